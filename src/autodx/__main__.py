@@ -1,0 +1,3 @@
+from autodx.cli import main
+
+main()
