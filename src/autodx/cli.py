@@ -160,7 +160,7 @@ def _emit(fmt: Format, out: Optional[str], precision: int, table, document: dict
 
 # ---------------------------------------------------------------- commands
 
-@app.command("grad")
+@app.command("grad", context_settings={"ignore_unknown_options": True})
 def cli_grad(
     expr: Expr,
     order: Annotated[int, typer.Option("--order", "-n", metavar="N",

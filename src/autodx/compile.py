@@ -11,7 +11,7 @@ import functools
 import operator
 from typing import Callable
 
-import jax
+from ._jax import jax
 import jax.numpy as jnp
 from jax import lax
 from jax.scipy.special import erf as _erf

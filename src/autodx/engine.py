@@ -9,12 +9,10 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-import jax
+import jax.numpy as jnp
+from jax.experimental import jet
 
-jax.config.update("jax_enable_x64", True)  # before any array is made: float64 by default
-
-import jax.numpy as jnp  # noqa: E402
-from jax.experimental import jet  # noqa: E402
+from ._jax import jax
 
 MAX_TENSOR_ENTRIES = 1_000_000
 MAX_NESTED_ORDER = 10

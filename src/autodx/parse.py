@@ -19,12 +19,18 @@ from __future__ import annotations
 import keyword
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 
 from .errors import ExpressionError
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 200
+
+# A 10,000-character expression can be a chain of 5,000 terms: building, compiling and
+# tracing its tree recurse once per level (Python-to-Python calls, which Python 3.11
+# runs without growing the C stack), so allow that depth.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 40_000))
 
 CONSTANTS = {"pi": math.pi, "E": math.e}
 

@@ -1,6 +1,6 @@
 """Results -> rich tables, JSON documents, CSV rows, plain lines. Never prints.
 
-Table and plain numbers are shown with 15 significant digits (7 at --precision 32),
+Table and plain numbers are shown with 12 significant digits (6 at --precision 32),
 enough for every digit that float arithmetic can vouch for; JSON and CSV carry the
 full round-trip value.
 """
@@ -29,13 +29,13 @@ class Format(str, enum.Enum):
 
 
 def number(x: Any, precision: int = 64) -> str:
-    """A number for a person: 15 (or 7) significant digits, no negative zero."""
+    """A number for a person: 12 (or 6) significant digits, no negative zero."""
     x = float(x)
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    return f"{x + 0.0:.{15 if precision == 64 else 7}g}"
+    return f"{x + 0.0:.{12 if precision == 64 else 6}g}"
 
 
 def exact(x: Any) -> str:

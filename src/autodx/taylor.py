@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import jax
+from ._jax import jax
 import jax.numpy as jnp
 from jax import lax
 

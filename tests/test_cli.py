@@ -1,0 +1,281 @@
+"""The command line as a user runs it: seeds, formats, options and errors."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import assert_user_error, cli, subprocess_cli
+
+TD_AT = "theta=[0.1,-0.1,0],p=[1,2,-1],r=1,s=[2,1,0]"
+META_DEF = "L(u) = (u*a - 1)**2"
+
+
+# ---------------------------------------------------------------- seed examples
+
+def test_seed1_polynomial_orders_1_to_4():
+    doc = cli("grad", "x**3+2*x**2-3*x+1", "--order", "4", "--at", "1",
+              "--format", "json").json()
+    (r,) = doc["results"]
+    assert r["at"] == {"x": 1.0}
+    assert r["value"] == 1.0
+    assert r["derivatives"] == {"1": 4.0, "2": 10.0, "3": 6.0, "4": 0.0}
+    assert doc["coordinates"] == ["x"] and doc["command"] == "grad"
+
+
+def test_seed1_plain_for_shell_scripts():
+    run = cli("grad", "x**3+2*x**2-3*x+1", "--order", "4", "--at", "1", "--format", "plain")
+    assert run.code == 0 and run.stdout == "4\n10\n6\n0\n"
+
+
+def test_seed3_meta_gradient_through_a_gradient_step():
+    doc = cli("grad", "L(w - 0.1*diff(L(w), w))", "--def", META_DEF, "--wrt", "w",
+              "--at", "w=0.3,a=2", "--format", "json").json()
+    (r,) = doc["results"]
+    assert r["value"] == pytest.approx(0.0064, rel=1e-12)
+    assert r["derivatives"]["1"] == pytest.approx(-0.064, rel=1e-12)
+    assert doc["coordinates"] == ["w"]
+
+
+def test_seed3_higher_orders_through_diff():
+    # f(w) = (2 (w - 0.1 * 4 (2w - 1)) - 1)^2 = (0.4 w - 0.2)^2: f'' = 0.32, f''' = 0
+    doc = cli("grad", "L(w - 0.1*diff(L(w), w))", "--def", META_DEF, "--wrt", "w",
+              "--at", "w=0.3,a=2", "--order", "3", "--format", "json").json()
+    d = doc["results"][0]["derivatives"]
+    assert d["2"] == pytest.approx(0.32, rel=1e-12) and abs(d["3"]) < 1e-12
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("(r + dot(theta, s) - dot(theta, p))**2", [2.4, -2.4, 2.4]),
+    ("(stop_gradient(r + dot(theta, s)) - dot(theta, p))**2", [-2.4, -4.8, 2.4]),
+])
+def test_seed4_stop_gradient_td_update(expr, expected):
+    doc = cli("grad", expr, "--wrt", "theta", "--at", TD_AT, "--format", "json").json()
+    assert doc["coordinates"] == ["theta[0]", "theta[1]", "theta[2]"]
+    assert doc["results"][0]["derivatives"]["1"] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("expr, value, slope", [
+    ("round(x)", 3.0, 0.0),
+    ("x + stop_gradient(round(x) - x)", 3.0, 1.0),
+])
+def test_seed5_straight_through_estimator(expr, value, slope):
+    r = cli("grad", expr, "--at", "3.2", "--format", "json").json()["results"][0]
+    assert r["value"] == pytest.approx(value, abs=1e-15)
+    assert r["derivatives"]["1"] == slope
+
+
+# ---------------------------------------------------------------- points and variables
+
+@pytest.mark.parametrize("args, coords, grad", [
+    (["x*y", "--at", "x=2,y=3"], ["x", "y"], [3.0, 2.0]),
+    (["x*y", "--at", "y=3,x=2"], ["x", "y"], [3.0, 2.0]),
+    (["sum(v**2)", "--at", "[1,2,3]"], ["v[0]", "v[1]", "v[2]"], [2.0, 4.0, 6.0]),
+    (["x[0]*x[1]", "--at", "x=[2, 5]"], ["x[0]", "x[1]"], [5.0, 2.0]),
+    (["b*dot(z, z)", "--at", "z=[1,2],b=3"], ["b", "z[0]", "z[1]"], [5.0, 6.0, 12.0]),
+    (["x*y", "--at", "x=2,y=3", "--wrt", "y"], ["y"], 2.0),
+])
+def test_points_and_coordinates(args, coords, grad):
+    doc = cli("grad", *args, "--format", "json").json()
+    assert doc["coordinates"] == coords
+    assert doc["results"][0]["derivatives"]["1"] == pytest.approx(grad)
+
+
+@pytest.mark.parametrize("args", [["-x**2", "--at", "3"], ["--at", "3", "-x**2"]])
+def test_an_expression_may_start_with_a_minus_sign(args):
+    assert cli("grad", *args, "--format", "plain").stdout == "-6\n"
+
+
+def test_repeated_at_gives_one_result_per_point_in_order():
+    doc = cli("grad", "x**3", "--at", "1", "--at", "2", "--at", "-1", "--order", "2",
+              "--format", "json").json()
+    assert [r["at"]["x"] for r in doc["results"]] == [1.0, 2.0, -1.0]
+    assert [r["derivatives"]["1"] for r in doc["results"]] == [3.0, 12.0, 3.0]
+    assert [r["derivatives"]["2"] for r in doc["results"]] == [6.0, 12.0, -6.0]
+
+
+def test_tensor_order_3_matches_closed_form():
+    # f = x^2 y^3: f_xxy = 2 * 3y^2 = 24 at y = 2; the tensor is symmetric
+    doc = cli("grad", "x^2 y^3".replace(" ", "*"), "--order", "3", "--at", "x=1,y=2",
+              "--format", "json").json()
+    t = np.array(doc["results"][0]["derivatives"]["3"])
+    assert t.shape == (2, 2, 2)
+    assert t[0, 0, 1] == t[0, 1, 0] == t[1, 0, 0] == 24.0
+    assert t[1, 1, 1] == 6.0 and t[0, 0, 0] == 0.0 and t[0, 1, 1] == 24.0
+
+
+def test_table_lists_each_distinct_partial_once():
+    run = cli("grad", "x*y**2", "--order", "2", "--at", "x=1,y=2")
+    assert run.code == 0
+    assert run.stdout.count("d2f/dx dy") == 1 and "d2f/dy dx" not in run.stdout
+    for label in ("df/dx", "df/dy", "d2f/dx^2", "d2f/dy^2"):
+        assert label in run.stdout
+    assert "x*y**2" in run.stdout
+
+
+def test_table_one_column_per_point_then_one_row_per_point():
+    few = cli("grad", "x**2", "--at", "1", "--at", "2")
+    assert "x=1" in few.stdout and "x=2" in few.stdout
+    many = cli("grad", "x**2", *sum((["--at", str(i)] for i in range(6)), []))
+    assert many.code == 0 and "x=5" in many.stdout and "point" in many.stdout
+
+
+def test_csv_one_row_per_point():
+    run = cli("grad", "x*y", "--at", "x=1,y=2", "--at", "x=3,y=4", "--format", "csv")
+    rows = list(csv.reader(io.StringIO(run.stdout)))
+    assert rows[0] == ["x", "y", "value", "df/dx", "df/dy"]
+    assert [list(map(float, r)) for r in rows[1:]] == [[1, 2, 2, 2, 1], [3, 4, 12, 4, 3]]
+
+
+def test_plain_tensor_entries_space_separated():
+    run = cli("grad", "x*y**2", "--order", "2", "--at", "x=1,y=2", "--format", "plain")
+    assert run.stdout.splitlines() == ["4 4", "0 4 4 2"]
+
+
+def test_precision_32_computes_in_float32():
+    d64 = cli("grad", "sin(x)", "--at", "0.1", "--format", "json").json()
+    d32 = cli("grad", "sin(x)", "--at", "0.1", "--format", "json", "--precision", "32").json()
+    v64, v32 = d64["results"][0]["derivatives"]["1"], d32["results"][0]["derivatives"]["1"]
+    assert v64 == pytest.approx(np.cos(0.1), rel=1e-15)
+    assert v32 == float(np.float32(v32)) and v32 != v64
+    assert v32 == pytest.approx(np.cos(0.1), rel=1e-6)
+
+
+def test_nonfinite_results_are_reported_not_hidden():
+    run = cli("grad", "log(x)", "--at", "-1", "--format", "json")
+    doc = json.loads(run.stdout)
+    assert doc["results"][0]["value"] is None
+    assert doc["warnings"] and "not finite" in doc["warnings"][0]
+    assert "warning:" in run.stderr
+    table = cli("grad", "log(x)", "--at", "-1")
+    assert "nan" in table.stdout
+
+
+def test_high_order_is_fast_and_right():
+    # d^50/dx^50 e^(2x) = 2^50 e^(2x)
+    doc = cli("grad", "exp(2*x)", "--order", "50", "--at", "0.5", "--format", "json").json()
+    assert doc["results"][0]["derivatives"]["50"] == pytest.approx(2.0 ** 50 * np.e,
+                                                                   rel=1e-12)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv", ".npy", ".npz"])
+def test_out_file_replaces_stdout(tmp_cwd, suffix):
+    path = tmp_cwd / f"r{suffix}"
+    run = cli("grad", "x*y", "--at", "x=1,y=2", "--at", "x=3,y=4", "--out", str(path))
+    assert run.code == 0 and run.stdout == "" and path.exists()
+    if suffix == ".json":
+        assert json.loads(path.read_text())["results"][1]["derivatives"]["1"] == [4.0, 3.0]
+    elif suffix == ".csv":
+        assert path.read_text().splitlines()[2] == "3.0,4.0,12.0,4.0,3.0"
+    elif suffix == ".npy":
+        assert np.load(path).tolist() == [[2.0, 1.0], [4.0, 3.0]]
+    else:
+        with np.load(path) as z:
+            assert z["value"].tolist() == [2.0, 12.0] and z["d1"].shape == (2, 2)
+    assert [p.name for p in tmp_cwd.iterdir()] == [path.name]  # no temporary left
+
+
+def test_failed_run_leaves_no_out_file(tmp_cwd):
+    run = cli("grad", "x*y", "--at", "x=1", "--out", "r.json")
+    assert_user_error(run, "no value for y")
+    assert list(tmp_cwd.iterdir()) == []
+
+
+# ---------------------------------------------------------------- errors
+
+ERRORS = [
+    (["grad", "x**", "--at", "1"], "column 4"),
+    (["grad", "x +* 2", "--at", "1"], "column 4"),
+    (["grad", "foo(x)", "--at", "1"], "unknown function 'foo'"),
+    (["grad", "sinn(x)", "--at", "1"], "did you mean sin()"),
+    (["grad", "sin(x, y)", "--at", "x=1,y=1"], "sin() takes 1 argument"),
+    (["grad", "x*y", "--at", "x=1"], "no value for y"),
+    (["grad", "x", "--at", "x=1,z=2"], "z is not a variable"),
+    (["grad", "x*y", "--at", "1"], "a bare value needs exactly one variable"),
+    (["grad", "x[0]", "--at", "x=1"], "x is a vector"),
+    (["grad", "x[3]", "--at", "x=[1,2]"], "index 3 is out of range"),
+    (["grad", "x*2", "--at", "[1,2]"], "needs a scalar"),
+    (["grad", "x", "--at", "abc"], "is not a number"),
+    (["grad", "x", "--at", "[1,2"], "brackets"),
+    (["grad", "x", "--at", "1", "--order", "0"], "--order 0 is out of range"),
+    (["grad", "x", "--at", "1", "--order", "151"], "out of range"),
+    (["grad", "x", "--at", "1", "--order", "31", "--precision", "32"], "out of range"),
+    (["grad", "x*y", "--at", "x=1,y=1", "--wrt", "q"], "--wrt q"),
+    (["grad", "x", "--at", "1", "--format", "xml"], "--format"),
+    (["grad", "x", "--at", "1", "--precision", "16"], "--precision"),
+    (["grad", "x", "--at", "1", "--out", "r.txt"], "unknown file type"),
+    (["grad", "x", "--at", "1", "--out", "/no/such/dir/r.json"], "does not exist"),
+    (["grad", "L(x)", "--def", "L(u) = L(u)", "--at", "1"], "calls itself"),
+    (["grad", "L(x, 1)", "--def", "L(u) = u", "--at", "1"], "L() takes 1 argument"),
+    (["grad", "x", "--def", "sin(u) = u", "--at", "1"], "built-in"),
+    (["grad", "x", "--def", "nonsense", "--at", "1"], "NAME(ARGS) = BODY"),
+    (["grad", "sum(v)", "--at", "v=[1,2]", "--order", "30"], "entries"),
+    (["grad", "diff(x**2, 3)", "--at", "1"], "must be a variable name"),
+    (["grad", "x"], "no point given"),
+    (["grad"], "Missing argument"),
+    (["grad", "x", "--bogus"], "--bogus"),
+    (["grad", "--ordr", "3", "x"], "unexpected extra argument"),
+    (["nosuch"], "No such command"),
+]
+
+
+@pytest.mark.parametrize("args, fragment", ERRORS)
+def test_bad_input_is_one_error_line_exit_2(args, fragment, tmp_cwd):
+    assert_user_error(cli(*args), fragment)
+
+
+def test_errors_through_a_real_process_have_no_traceback():
+    run = subprocess_cli("grad", "x.__class__", "--at", "1")
+    assert_user_error(run, "attribute access")
+
+
+def test_debug_env_shows_the_traceback():
+    run = subprocess_cli("grad", "x +", "--at", "1", env={"AUTODX_DEBUG": "1"})
+    assert run.code != 0 and "Traceback" in run.stderr
+
+
+# ---------------------------------------------------------------- help and version
+
+def test_help_and_version_do_not_import_jax():
+    for args in (["--help"], ["grad", "--help"], ["--version"]):
+        code = ("import sys; from autodx.cli import main; sys.argv = ['autodx', *%r]\n"
+                "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+                "assert 'jax' not in sys.modules, 'jax was imported'" % (args,))
+        import subprocess
+        import sys
+
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+
+
+def test_version_is_the_package_version():
+    import autodx
+
+    run = subprocess_cli("--version")
+    assert run.code == 0 and run.stdout.strip() == f"autodx {autodx.__version__}"
+
+
+def test_grad_help_teaches_with_examples():
+    run = cli("grad", "--help")
+    assert run.code == 0
+    for text in ("--order", "--at", "--wrt", "--def", "--precision", "--format", "--out",
+                 "Examples", "autodx grad"):
+        assert text in run.stdout
+
+
+def test_installed_console_script_runs():
+    import shutil
+    import subprocess
+    import sys
+
+    beside = os.path.join(os.path.dirname(sys.executable), "autodx")
+    exe = beside if os.path.exists(beside) else shutil.which("autodx")
+    if exe is None:  # the test command installs the package, so this is a failure
+        pytest.fail("the autodx console script is not on PATH")
+    p = subprocess.run([exe, "grad", "x**2", "--at", "3", "--format", "plain"],
+                       capture_output=True, text=True, env=dict(os.environ))
+    assert p.returncode == 0 and p.stdout == "6\n"

@@ -1,0 +1,69 @@
+"""Every example in README.md and docs/*.md runs, and prints what the docs say.
+
+```console blocks: each ``$ autodx ...`` line is run through the CLI (in a temporary
+folder) and its stdout and stderr must equal the lines below it, up to trailing spaces.
+```python blocks are executed and must not raise (they hold their own asserts).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shlex
+
+import pytest
+
+from conftest import ROOT, cli
+
+DOCS = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+_BLOCK = re.compile(r"```(console|python)\n(.*?)```", re.DOTALL)
+
+
+def _examples():
+    for path in DOCS:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        for m in _BLOCK.finditer(text):
+            line = text[:m.start()].count("\n") + 1
+            name = f"{os.path.relpath(path, ROOT)}:{line}"
+            if m.group(1) == "python":
+                yield pytest.param("python", m.group(2), None, id=name)
+                continue
+            for command, output in _commands(m.group(2)):
+                yield pytest.param("console", command, output, id=f"{name}:{command[:40]}")
+
+
+def _commands(block: str):
+    command, output = None, []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            if command is not None:
+                yield command, output
+            command, output = line[2:], []
+        else:
+            output.append(line)
+    if command is not None:
+        yield command, output
+
+
+def _clean(lines):
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
+
+
+@pytest.mark.parametrize("kind, code, expected", list(_examples()))
+def test_documented_example(kind, code, expected, tmp_cwd):
+    if kind == "python":
+        exec(compile(code, "<docs>", "exec"), {})
+        return
+    args = shlex.split(code)
+    assert args[0] == "autodx", f"only autodx commands can be checked: {code}"
+    run = cli(*args[1:])
+    assert _clean((run.stdout + run.stderr).splitlines()) == _clean(expected), run
+
+
+def test_every_doc_has_examples():
+    for path in DOCS:
+        if os.path.basename(path) in ("benchmarks.md", "design.md"):
+            continue
+        with open(path, encoding="utf-8") as f:
+            assert _BLOCK.search(f.read()), path

@@ -1,0 +1,98 @@
+"""Random expressions: autodx's derivatives up to order 4 agree with sympy's.
+
+Expressions are generated as trees and printed twice, as autodx text and as a sympy
+expression, so the oracle never goes through autodx's parser. Functions with a
+restricted domain are wrapped so that every point in [-1, 1] is inside it.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+
+import numpy as np
+import sympy as sp
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import autodx
+from oracle import X, Y, close, derivative
+
+# name -> (autodx template, sympy builder)
+UNARY = {
+    "sin": ("sin({})", sp.sin), "cos": ("cos({})", sp.cos), "tanh": ("tanh({})", sp.tanh),
+    "atan": ("atan({})", sp.atan), "erf": ("erf({})", sp.erf),
+    "sigmoid": ("sigmoid({})", lambda a: 1 / (1 + sp.exp(-a))),
+    "exp": ("exp({}/4)", lambda a: sp.exp(a / 4)),
+    "log": ("log(1 + ({})^2)", lambda a: sp.log(1 + a ** 2)),
+    "sqrt": ("sqrt(2 + sin({}))", lambda a: sp.sqrt(2 + sp.sin(a))),
+    "asinh": ("asinh({})", sp.asinh), "cosh": ("cosh({}/2)", lambda a: sp.cosh(a / 2)),
+    "square": ("({})**2", lambda a: a ** 2), "neg": ("-({})", lambda a: -a),
+    "recip": ("1/(2 + cos({}))", lambda a: 1 / (2 + sp.cos(a))),
+    "pow": ("(2 + sin({}))**1.5", lambda a: (2 + sp.sin(a)) ** sp.Rational(3, 2)),
+}
+BINARY = {
+    "+": ("({}) + ({})", lambda a, b: a + b), "-": ("({}) - ({})", lambda a, b: a - b),
+    "*": ("({}) * ({})", lambda a, b: a * b),
+    "/": ("({}) / (2 + tanh({}))", lambda a, b: a / (2 + sp.tanh(b))),
+    "atan2": ("atan2({}, 3 + cos({}))", lambda a, b: sp.atan2(a, 3 + sp.cos(b))),
+}
+
+
+def trees(names):
+    leaves = st.one_of(st.sampled_from(names).map(lambda n: ("var", n)),
+                       st.integers(-3, 3).map(lambda c: ("num", c)))
+
+    def extend(children):
+        return st.one_of(
+            st.tuples(st.sampled_from(sorted(UNARY)), children),
+            st.tuples(st.sampled_from(sorted(BINARY)), children, children))
+    return st.recursive(leaves, extend, max_leaves=6)
+
+
+def render(tree):
+    """(autodx text, sympy expression) of a generated tree."""
+    if tree[0] == "var":
+        return tree[1], {"x": X, "y": Y}[tree[1]]
+    if tree[0] == "num":
+        return f"({tree[1]})", sp.Integer(tree[1])
+    if tree[0] in UNARY:
+        template, build = UNARY[tree[0]]
+        text, expr = render(tree[1])
+        return template.format(text), build(expr)
+    template, build = BINARY[tree[0]]
+    (ta, ea), (tb, eb) = render(tree[1]), render(tree[2])
+    return template.format(ta, tb), build(ea, eb)
+
+
+# AUTODX_EXAMPLES=500 for a longer search than the suite's default
+SETTINGS = settings(max_examples=int(os.environ.get("AUTODX_EXAMPLES", "20")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+points = st.floats(-1, 1, allow_nan=False).map(lambda v: round(v, 3))
+
+
+@SETTINGS
+@given(trees(["x"]), points)
+def test_one_variable_up_to_order_4(tree, x0):
+    text, expr = render(tree)
+    if not expr.free_symbols:
+        text, expr = f"x + {text}", X + expr
+    r = autodx.grad(text, order=4, at={"x": x0})
+    assert close(r.value, derivative(expr, [], {X: x0}), rel=1e-11)
+    for k in range(1, 5):
+        want = derivative(expr, [X] * k, {X: x0})
+        assert close(r.derivatives[k], want, rel=1e-8, scale=abs(want) + 1), (text, k)
+
+
+@SETTINGS
+@given(trees(["x", "y"]), points, points, st.integers(1, 4))
+def test_two_variables_tensors_up_to_order_4(tree, x0, y0, order):
+    text, expr = render(tree)
+    text, expr = f"{text} + x*y", expr + X * Y  # both variables always present
+    r = autodx.grad(text, order=order, at={"x": x0, "y": y0})
+    assert r.coordinates == ["x", "y"]
+    point = {X: x0, Y: y0}
+    for k in range(1, order + 1):
+        tensor = np.asarray(r.derivatives[k])
+        assert tensor.shape == (2,) * k
+        for combo in itertools.product((0, 1), repeat=k):
+            want = derivative(expr, [(X, Y)[i] for i in combo], point)
+            assert close(tensor[combo], want, rel=1e-8, scale=abs(want) + 1), (text, combo)
