@@ -6,8 +6,13 @@ import os
 import subprocess
 import sys
 
+import tempfile
+
 import pytest
 from typer.testing import CliRunner
+
+# The suite's compile cache lives in a folder of its own, never the user's.
+os.environ.setdefault("AUTODX_CACHE_DIR", tempfile.mkdtemp(prefix="autodx-test-cache-"))
 
 import autodx.parse  # noqa: F401  (sets the recursion limit before hypothesis records it)
 from autodx.cli import app

@@ -127,7 +127,7 @@ def test_table_one_column_per_point_then_one_row_per_point():
 def test_csv_one_row_per_point():
     run = cli("grad", "x*y", "--at", "x=1,y=2", "--at", "x=3,y=4", "--format", "csv")
     rows = list(csv.reader(io.StringIO(run.stdout)))
-    assert rows[0] == ["x", "y", "value", "df/dx", "df/dy"]
+    assert rows[0] == ["x", "y", "f", "df/dx", "df/dy"]
     assert [list(map(float, r)) for r in rows[1:]] == [[1, 2, 2, 2, 1], [3, 4, 12, 4, 3]]
 
 

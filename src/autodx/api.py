@@ -1,8 +1,11 @@
-"""The Python API under the CLI: expression text and points in, numbers out.
+"""The Python API under the CLI: expression text, points and data in, arrays out.
 
     >>> import autodx
     >>> autodx.grad("x**3 + 2*x**2 - 3*x + 1", order=3, at=1).derivatives
     {1: 4.0, 2: 10.0, 3: 6.0}
+
+Every command evaluates its rows, the ``--at`` points or the rows of a ``--data`` file,
+as one jit-compiled ``vmap`` per chunk of rows (see :mod:`autodx.batch`).
 """
 from __future__ import annotations
 
@@ -11,14 +14,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import data, engine, parse as P, taylor
+from . import batch, data, engine, parse as P, taylor
+from .batch import Plan, Rows
 from .compile import compile_tree
 from .errors import ExpressionError, InputError
 
 engine.no_rule(taylor.NoRule)
 
 MAX_ORDER = {64: 150, 32: 30}
-_DTYPES = {64: np.float64, 32: np.float32}
 
 
 @dataclass
@@ -55,19 +58,11 @@ def expression(text: str, defs: Sequence[str] = ()) -> Expression:
     return Expression(text, tree, helpers, info, compile_tree(tree, helpers))
 
 
-@dataclass
-class GradResult:
-    """Value and derivatives of orders 1..N at one point.
+def _expr(expr: str | Expression, defs: Sequence[str]) -> Expression:
+    return expr if isinstance(expr, Expression) else expression(expr, defs)
 
-    ``derivatives[k]`` is a float when one scalar variable is differentiated, else the
-    k-th derivative tensor (shape ``(n,) * k``) over ``coordinates``.
-    """
 
-    at: dict[str, Any]
-    coordinates: list[str]
-    value: float
-    derivatives: dict[int, Any]
-
+# ---------------------------------------------------------------- checks
 
 def check_order(order: int, precision: int = 64) -> None:
     """Orders run from 1 to a limit set by the float type (k! must stay finite)."""
@@ -77,10 +72,15 @@ def check_order(order: int, precision: int = 64) -> None:
                          f" (at --precision {precision})")
 
 
-def check_wrt(expr: Expression, wrt: Sequence[str] | None) -> list[str]:
+def check_wrt(expr: Expression, wrt: Sequence[str] | str | None) -> list[str]:
     """The differentiated variables, sorted; all variables when ``wrt`` is None."""
+    if not expr.variables:
+        raise InputError("the expression has no variables: there is nothing to "
+                         "differentiate")
     if wrt is None:
         return expr.variables
+    if isinstance(wrt, str):
+        wrt = wrt.split(",")
     names = [w.strip() for w in wrt if w.strip()]
     for name in names:
         if name not in expr.info.variables:
@@ -93,15 +93,40 @@ def check_wrt(expr: Expression, wrt: Sequence[str] | None) -> list[str]:
     return sorted(names)
 
 
-def points(expr: Expression, ats: Sequence[Any]) -> list[data.Point]:
-    """Check every ``at`` (``--at`` text, number, list or dict) against the variables."""
-    if not ats:
-        if expr.variables:
-            raise InputError(f"no point given: add --at, as in --at "
-                             f"{data._example(expr.variables)}")
-        ats = [{}]
-    return [data.check_point(data.as_point(a), expr.variables, expr.info.vectors)
-            for a in ats]
+def plan(expr: Expression, at: Sequence[Any] = (), data_path: str | None = None) -> Plan:
+    """The rows to evaluate: the ``at`` points, or the rows of ``data_path`` with
+    ``at`` giving the variables the file does not hold."""
+    if data_path is None:
+        return batch.points_plan(expr.variables, expr.info.vectors, at)
+    return batch.data_plan(expr.variables, expr.info.vectors, at, data_path)
+
+
+# ---------------------------------------------------------------- results
+
+@dataclass
+class Output:
+    """What a command computed: arrays with one row per point, in input order."""
+
+    command: str
+    expression: str
+    coordinates: list[str]
+    rows: Rows
+    results: dict[str, Any]  # name -> array (rows first), or dict of them
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GradResult:
+    """Value and derivatives of orders 1..N at one point.
+
+    ``derivatives[k]`` is a float when one scalar variable is differentiated, else the
+    k-th derivative tensor (shape ``(n,) * k``) over ``coordinates``.
+    """
+
+    at: dict[str, Any]
+    coordinates: list[str]
+    value: float
+    derivatives: dict[int, Any]
 
 
 def grad(expr: str | Expression, order: int = 1, at: Any = None,
@@ -125,82 +150,194 @@ def grad(expr: str | Expression, order: int = 1, at: Any = None,
         >>> grad("x*y**2", order=2, at={"x": 1, "y": 2}).derivatives[1].tolist()
         [4.0, 4.0]
     """
-    e = expr if isinstance(expr, Expression) else expression(expr, defs)
-    return grad_points(e, points(e, [at] if at is not None else []), order, wrt,
-                       precision)[0]
+    e = _expr(expr, defs)
+    out = grad_rows(e, plan(e, [at] if at is not None else []), order, wrt, precision)
+    d = out.results["derivatives"]
+    scalar = out.extra["scalar"]
+    return GradResult(out.rows.point(0), out.coordinates, float(out.results["value"][0]),
+                      {k: float(v[0]) if scalar else np.asarray(v[0]) for k, v in d.items()})
 
 
-def grad_points(expr: Expression, pts: list[data.Point], order: int,
-                wrt: Sequence[str] | None, precision: int = 64) -> list[GradResult]:
-    """:func:`grad` at several checked points, sharing one compiled program per shape."""
+def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int = 64,
+              progress=None) -> Output:
+    """Value and derivatives 1..order at every row of ``rows``."""
     check_order(order, precision)
-    names = check_wrt(expr, wrt)
-    return [_grad_one(expr, _cast(p, precision), order, names) for p in pts]
+    coords = batch.Coords.of(check_wrt(expr, wrt), rows.layout)
+    if coords.scalar:
+        name = coords.names[0]
+        run = engine.scalar_derivatives(lambda x, env: expr.fun({**env, name: x}), order,
+                                        _series(expr, name))
+
+        def row(env):
+            out = run(env[name], env)
+            return {"value": out[0], "derivatives": {k: out[k] for k in range(1, order + 1)}}
+    else:
+        _check_tensor(coords.n, order)
+        run = engine.tensor_derivatives(lambda x, env: expr.fun(coords.merge(x, env)), order)
+
+        def row(env):
+            value, tensors = run(coords.flat(env), env)
+            return {"value": value, "derivatives": dict(enumerate(tensors, start=1))}
+    results = _run(expr, rows, row, precision, progress)
+    return Output("grad", expr.text, coords.labels, rows.done, results,
+                  {"scalar": coords.scalar, "order": order})
 
 
-def _cast(point: data.Point, precision: int) -> data.Point:
-    return {k: v.astype(_DTYPES[precision]) for k, v in point.items()}
+def _series(expr: Expression, name: str) -> Callable:
+    def series(x, k, env):
+        return taylor.taylor_coefficients(expr.tree, expr.helpers, {**env, name: x}, name, k)
+    return series
 
 
-def _grad_one(expr: Expression, point: data.Point, order: int, names: list[str]) -> GradResult:
-    fixed = {k: v for k, v in point.items() if k not in names}
-    coords = data.coordinates(point, names)
-    at = {k: (v.item() if v.ndim == 0 else v.tolist()) for k, v in point.items()}
-    if len(names) == 1 and point[names[0]].ndim == 0:
-        run = _scalar_program(expr, names[0], order)
-        out = np.asarray(run(point[names[0]], fixed))
-        return GradResult(at, coords, float(out[0]),
-                          {k: float(out[k]) for k in range(1, order + 1)})
-    run, x = _tensor_program(expr, point, names, order)
-    value, tensors = run(x, fixed)
-    return GradResult(at, coords, float(value),
-                      {k + 1: np.asarray(t) for k, t in enumerate(tensors)})
-
-
-def _check_scalar(expr: Expression, fun: Callable, *args) -> None:
-    shape = engine.value_shape(fun, *args)
-    if shape != ():
-        raise ExpressionError(f"the expression is a vector of length {shape[0]}; this "
-                              "command needs a scalar (wrap it in sum(...) or index it)")
-
-
-def _scalar_program(expr: Expression, name: str, order: int) -> Callable:
-    key = ("scalar", name, order)
-    if key not in expr._cache:
-        def fun(x, fixed):
-            return expr.fun({**fixed, name: x})
-
-        def series(x, k, fixed):
-            return taylor.taylor_coefficients(expr.tree, expr.helpers, {**fixed, name: x},
-                                              name, k)
-        expr._cache[key] = (fun, engine.scalar_derivatives(fun, order, series))
-    fun, run = expr._cache[key]
-
-    def checked(x, fixed):
-        _check_scalar(expr, fun, x, fixed)
-        return run(x, fixed)
-    return checked
-
-
-def _tensor_program(expr: Expression, point: data.Point, names: list[str], order: int):
-    sizes = tuple(int(point[n].size) if point[n].ndim else 0 for n in names)
-    n = sum(max(s, 1) for s in sizes)
+def _check_tensor(n: int, order: int) -> None:
     try:
         engine.check_tensor_size(n, order)
     except ValueError as e:
         raise InputError(f"--order {order}: {e}; use jvp-partial for single entries, or "
                          "--wrt to differentiate fewer variables") from None
-    key = ("tensor", tuple(names), sizes, order)
-    if key not in expr._cache:
-        def fun(x, fixed):
-            env, start = dict(fixed), 0
-            for name, size in zip(names, sizes):
-                env[name] = x[start] if size == 0 else x[start:start + size]
-                start += max(size, 1)
-            return expr.fun(env)
-        expr._cache[key] = (fun, engine.tensor_derivatives(fun, order))
-    fun, run = expr._cache[key]
-    x = np.concatenate([np.atleast_1d(point[k]) for k in names])
-    fixed = {k: v for k, v in point.items() if k not in names}
-    _check_scalar(expr, fun, x, fixed)
-    return run, x
+
+
+def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
+                 precision: int = 64, progress=None) -> Output:
+    """The Hessian at every row, or with ``vector`` the Hessian-vector product."""
+    coords = batch.Coords.of(check_wrt(expr, wrt), rows.layout)
+    fun = lambda x, env: expr.fun(coords.merge(x, env))  # noqa: E731
+    if vector is None:
+        _check_tensor(coords.n, 2)
+        run = engine.hessian(fun)
+
+        def row(env):
+            value, h = run(coords.flat(env), env)
+            return {"value": value, "hessian": h}
+    else:
+        v = np.asarray(vector, dtype=float).reshape(-1)
+        if v.shape != (coords.n,):
+            raise InputError(f"--hvp: the vector has length {v.size}, but there are "
+                             f"{coords.n} coordinates ({_short(coords.labels)})")
+        run_hvp = engine.hvp(fun)
+
+        def row(env):
+            value, hv = run_hvp(coords.flat(env), env["__hvp__"], env)
+            return {"value": value, "hvp": hv}
+        rows = rows.with_fixed("__hvp__", v)
+    results = _run(expr, rows, row, precision, progress)
+    return Output("hessian", expr.text, coords.labels, rows.done, results)
+
+
+def _short(labels: list[str]) -> str:
+    return ", ".join(labels) if len(labels) <= 6 else f"{labels[0]}, ..., {labels[-1]}"
+
+
+def resolve_indices(text: str | Sequence, labels: list[str]) -> list[int]:
+    """``0,2,4`` or ``x,y,y`` or ``z[1],z[3]`` -> positions in the flat coordinates."""
+    items = data.split_top(text) if isinstance(text, str) else [str(t) for t in text]
+    out = []
+    for item in (i.strip() for i in items):
+        if item.lstrip("-").isdigit():
+            i = int(item)
+            if not 0 <= i < len(labels):
+                raise InputError(f"--indices: {i} is out of range: there are {len(labels)} "
+                                 f"coordinates, 0 to {len(labels) - 1} "
+                                 f"({_short(labels)})")
+            out.append(i)
+        elif item in labels:
+            out.append(labels.index(item))
+        else:
+            raise InputError(f"--indices: {item!r} is not a coordinate (they are: "
+                             f"{_short(labels)}, or their positions 0 to {len(labels) - 1})")
+    if not out:
+        raise InputError("--indices is empty: give one or more, as in --indices 0,2")
+    if len(out) > engine.MAX_PARTIAL_ORDER:
+        raise InputError(f"--indices: {len(out)} indices is an order above "
+                         f"{engine.MAX_PARTIAL_ORDER} (nested forward mode costs 2^k)")
+    return out
+
+
+def jvp_partial_rows(expr: Expression, rows: Plan, indices: str | Sequence, wrt=None,
+                     precision: int = 64, progress=None) -> Output:
+    """One mixed partial at every row, by nested jvps with one-hot tangents."""
+    coords = batch.Coords.of(check_wrt(expr, wrt), rows.layout)
+    idx = resolve_indices(indices, coords.labels)
+    run = engine.jvp_partial(lambda x, env: expr.fun(coords.merge(x, env)), idx)
+
+    def row(env):
+        value, d = run(coords.flat(env), env)
+        return {"f": value, "value": d}
+    results = _run(expr, rows, row, precision, progress)
+    return Output("jvp-partial", expr.text, coords.labels, rows.done, results,
+                  {"indices": idx})
+
+
+def perex_rows(expr: Expression, rows: Plan, wrt, precision: int = 64, progress=None,
+               timing: bool = False, keep_inputs: bool = True) -> Output:
+    """Per-example gradients in the parameters ``wrt`` (shared, from ``--at``) for every
+    row of the data: one ``jit(vmap(grad, in_axes=(None, 0)))``."""
+    if not isinstance(rows, batch.DataPlan):
+        raise InputError("perex needs --data FILE: the examples, one per row")
+    names = check_wrt(expr, wrt)
+    batched = [n for n in names if n not in rows.fixed]
+    if batched:
+        raise InputError(f"perex: the parameter {batched[0]} must be given by --at (shared "
+                         "by every example), not by the data file")
+    coords = batch.Coords.of(names, rows.layout)
+    grad = engine.per_example_grad(lambda x, env: expr.fun(coords.merge(x, env)))
+
+    def row(env):
+        return {"grad": grad(coords.flat(env), env)}
+    results = _run(expr, rows, row, precision, progress, keep_inputs, timing)
+    extra = {"names": names, "layout": {n: rows.layout[n] for n in names}}
+    if timing:
+        extra["timing"] = results.pop("__timing__")
+        extra["timing"].update(batch.time_without_jit(row, rows.done, precision))
+    return Output("perex", expr.text, coords.labels, rows.done, results, extra)
+
+
+def _run(expr: Expression, rows: Plan, row: Callable, precision: int, progress,
+         keep_inputs: bool = True, timing: bool = False) -> dict:
+    def checked(env):
+        value = expr.fun(env)
+        if np.ndim(value) != 0:
+            raise ExpressionError(f"the expression is a vector of length {value.shape[0]}; "
+                                  "this command needs a scalar (wrap it in sum(...) or "
+                                  "index it)")
+        return row(env)
+    try:
+        return batch.run(checked, rows, precision, progress, keep_inputs, timing)
+    except engine.OrderTooHigh as e:
+        raise InputError(f"--order: {e}") from None
+
+
+# ---------------------------------------------------------------- more of the Python API
+
+def hessian(expr: str | Expression, at: Any, wrt=None, defs: Sequence[str] = (),
+            vector: Any = None, precision: int = 64) -> np.ndarray:
+    """The Hessian (or with ``vector`` the Hessian-vector product) at one point.
+
+    Example:
+        >>> hessian("dot(x, x)", at=[1, 2]).tolist()
+        [[2.0, 0.0], [0.0, 2.0]]
+    """
+    e = _expr(expr, defs)
+    out = hessian_rows(e, plan(e, [at]), wrt, vector, precision)
+    return np.asarray(out.results["hvp" if vector is not None else "hessian"][0])
+
+
+def jvp_partial(expr: str | Expression, indices, at: Any = None, data: str | None = None,
+                wrt=None, defs: Sequence[str] = (), precision: int = 64) -> np.ndarray:
+    """One mixed partial at a point, or at every row of a data file (an array).
+
+    Example:
+        >>> jvp_partial("prod(x)", "0,2", at=[1, 2, 3, 4]).tolist()
+        [8.0]
+    """
+    e = _expr(expr, defs)
+    ats = [at] if at is not None else []
+    return np.asarray(jvp_partial_rows(e, plan(e, ats, data), indices, wrt,
+                                       precision).results["value"])
+
+
+def perex(expr: str | Expression, wrt, at: Any, data: str, defs: Sequence[str] = (),
+          precision: int = 64) -> np.ndarray:
+    """Per-example gradients, shape (rows, coordinates), for the rows of ``data``."""
+    e = _expr(expr, defs)
+    return np.asarray(perex_rows(e, plan(e, [at], data), wrt, precision).results["grad"])

@@ -47,8 +47,9 @@ class _Group(typer.core.TyperGroup):
              **extra):
         debug = os.environ.get("AUTODX_DEBUG", "") not in ("", "0")
         try:
-            code = super().main(args, prog_name or "autodx", complete_var,
-                                standalone_mode=False, **extra)
+            with _warnings_as_lines():
+                code = super().main(args, prog_name or "autodx", complete_var,
+                                    standalone_mode=False, **extra)
         except click.exceptions.UsageError as e:
             if debug:
                 raise
@@ -70,6 +71,28 @@ class _Group(typer.core.TyperGroup):
                     "(run with AUTODX_DEBUG=1 for the traceback, and please report it)")
             sys.exit(Status.INTERNAL)
         sys.exit(code or 0)
+
+
+class _warnings_as_lines:
+    """Python warnings raised by a command (JAX's compile-cache errors among them)
+    become ``warning:`` lines on stderr, once each, instead of multi-line reports."""
+
+    def __enter__(self):
+        import warnings
+
+        self.context = warnings.catch_warnings(record=True)
+        self.caught = self.context.__enter__()
+        warnings.simplefilter("always")
+
+    def __exit__(self, *exc):
+        self.context.__exit__(*exc)
+        seen = set()
+        for w in self.caught:
+            line = _one_line(str(w.message))
+            if line not in seen:
+                seen.add(line)
+                _stderr(f"warning: {line}")
+        return False
 
 
 def _one_line(text: str) -> str:
@@ -126,46 +149,91 @@ Defs = Annotated[Optional[List[str]], typer.Option(
 Out = Annotated[Optional[str], typer.Option(
     "--out", metavar="FILE", show_default=False,
     help="Write the results to FILE (.json, .csv, .npy, .npz) instead of stdout.")]
+Data = Annotated[Optional[str], typer.Option(
+    "--data", metavar="FILE", show_default=False,
+    help="Many points, one per row: .csv (header x,y or x[0],x[1]), .npy, .npz, or - "
+         "for CSV on stdin. Variables not in the file come from --at.")]
+_COMMAND = {"ignore_unknown_options": True}  # an EXPR may start with '-': "-x**2"
 
 
-def _emit(fmt: Format, out: Optional[str], precision: int, table, document: dict,
-          rows: list, lines: list, arrays: dict, warnings: list[str]) -> None:
+class _Progress:
+    """A rich progress bar on stderr, shown only on a terminal and only once the work
+    has taken more than half a second."""
+
+    def __init__(self):
+        import time
+
+        self.clock = time.perf_counter
+        self.start = self.clock()
+        self.bar = None
+        self.task = None
+        self.enabled = sys.stderr.isatty() and os.environ.get("CI", "") == ""
+
+    def __call__(self, rows: int, total: Optional[int]) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None and self.clock() - self.start > 0.5:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("rows", total=total)
+        if self.bar is not None:
+            self.bar.update(self.task, advance=rows)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _emit(result, fmt: Format, out: Optional[str], precision: int) -> None:
     """Write the finished results: to --out atomically, or to stdout in one piece."""
-    from . import data
+    from . import outfile, render
 
-    for w in warnings:
+    for w in render.nonfinite_warnings(result):
         _stderr(f"warning: {w}")
     if out:
-        data.write_out(out, document, rows, arrays)
-        _stderr(f"wrote {out}")
+        outfile.write_out(out, lambda: render.document(result), lambda: render.csv_rows(result),
+                          lambda: render.arrays(result), render.main_array(result))
+        _stderr(f"wrote {result.rows.count} result{'s' if result.rows.count != 1 else ''} "
+                f"to {out}")
         return
     if fmt is Format.json:
         import json
 
-        sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(render.document(result), indent=2, allow_nan=False) + "\n")
     elif fmt is Format.csv:
         import csv
-        import io
 
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(rows)
-        sys.stdout.write(buffer.getvalue())
+        csv.writer(sys.stdout, lineterminator="\n").writerows(render.csv_rows(result))
     elif fmt is Format.plain:
-        sys.stdout.write("".join(line + "\n" for line in lines))
+        sys.stdout.write("".join(line + "\n" for line in render.plain(result, precision)))
     else:
         from rich.console import Console
 
-        Console(highlight=False).print(table())
+        Console(highlight=False).print(render.table(result, precision))
+
+
+def _prepare(expr: str, defs, out: Optional[str]):
+    from . import api, outfile
+
+    outfile.check_out(out)
+    return api, api.expression(expr, defs or ())
 
 
 # ---------------------------------------------------------------- commands
 
-@app.command("grad", context_settings={"ignore_unknown_options": True})
+@app.command("grad", context_settings=_COMMAND)
 def cli_grad(
     expr: Expr,
     order: Annotated[int, typer.Option("--order", "-n", metavar="N",
                                        help="Compute derivatives of orders 1..N.")] = 1,
     at: At = None,
+    data: Data = None,
     wrt: Wrt = None,
     fmt: Fmt = Format.table,
     precision: Prec = Precision.f64,
@@ -185,23 +253,150 @@ def cli_grad(
       autodx grad "L(w - 0.1*diff(L(w), w))" --def "L(u) = (u*a - 1)**2" --wrt w --at w=0.3,a=2
 
       autodx grad "sin(x)*exp(x)" --order 50 --at 0.5 --format plain
+
+      autodx grad "x**2 * y" --data points.csv --format csv
     """
-    from . import api, data, render
+    p = int(precision.value)
+    api, e = _prepare(expr, defs, out)
+    api.check_order(order, p)
+    with _Progress() as progress:
+        result = api.grad_rows(e, api.plan(e, at or [], data), order, wrt, p, progress)
+    _emit(result, fmt, out, p)
+
+
+@app.command("hessian", context_settings=_COMMAND)
+def cli_hessian(
+    expr: Expr,
+    at: At = None,
+    data: Data = None,
+    wrt: Wrt = None,
+    hvp: Annotated[Optional[str], typer.Option(
+        "--hvp", metavar="VECTOR", show_default=False,
+        help="Compute the Hessian-vector product H v instead of H, without forming H: "
+             "[1,0,2], or a .npy/.csv/.txt file holding the vector.")] = None,
+    fmt: Fmt = Format.table,
+    precision: Prec = Precision.f64,
+    defs: Defs = None,
+    out: Out = None,
+) -> None:
+    """The Hessian matrix of a scalar expression, or a Hessian-vector product.
+
+    The Hessian is forward over reverse mode (the Jacobian of the gradient), over the differentiated coordinates (--wrt, default all). --hvp computes H v as a forward-mode derivative of the gradient in the direction v: its cost is a few gradients, whatever the dimension, so it works where the n x n matrix would not fit in memory.
+
+    [bold]Examples[/bold]
+
+      autodx hessian "dot(x, x)" --at "[1,2,3]"
+
+      autodx hessian "x**2*y + y**3" --at x=1,y=2 --format json
+
+      autodx hessian "sum(exp(x))" --at "[0,1,2]" --hvp "[1,0,0]"
+
+      autodx hessian "x*y" --data points.csv --out hessians.npy
+    """
+    from . import data as datamod
 
     p = int(precision.value)
-    data.check_out(out)
-    api.check_order(order, p)
-    expression = api.expression(expr, defs or ())
-    wrt_names = wrt.split(",") if wrt is not None else None
-    results = api.grad_points(expression, api.points(expression, at or []), order,
-                              wrt_names, p)
-    warnings = render.nonfinite_warnings(results)
-    document = render.grad_json(expression.text, results, [])
-    arrays = render.grad_arrays(results)
-    if out and out.lower().endswith(".npy"):
-        arrays = {f"d{order}": arrays[f"d{order}"]}
-    _emit(fmt, out, p, lambda: render.grad_table(expression.text, results, p), document,
-          render.grad_csv(results), render.grad_plain(results, p), arrays, warnings)
+    api, e = _prepare(expr, defs, out)
+    vector = datamod.read_vector(hvp, "--hvp") if hvp is not None else None
+    with _Progress() as progress:
+        result = api.hessian_rows(e, api.plan(e, at or [], data), wrt, vector, p, progress)
+    _emit(result, fmt, out, p)
+
+
+@app.command("jvp-partial", context_settings=_COMMAND)
+def cli_jvp_partial(
+    expr: Expr,
+    indices: Annotated[str, typer.Option(
+        "--indices", metavar="I,J,...", show_default=False,
+        help="The coordinates of the partial: positions (0,2,4) in the flat coordinates, "
+             "or names (x,y,y or \"z[1],z[3]\"); repeats allowed.")],
+    at: At = None,
+    data: Data = None,
+    wrt: Wrt = None,
+    fmt: Fmt = Format.table,
+    precision: Prec = Precision.f64,
+    defs: Defs = None,
+    out: Out = None,
+) -> None:
+    """One mixed partial derivative, without computing any other.
+
+    --indices 0,2,4 is d3f / dx0 dx2 dx4 over the flattened differentiated coordinates. It is computed by nested forward-mode products (jvp) with one-hot tangents: the cost is 2^k evaluations of f for k indices, and no derivative tensor is ever formed. Over --data it is evaluated for every row in one vectorised, compiled program.
+
+    [bold]Examples[/bold]
+
+      autodx jvp-partial "prod(x)" --indices 0,2,4 --at "[1,2,3,4,5]"
+
+      autodx jvp-partial "x**2*y**3" --indices x,y,y --at x=1,y=2
+
+      autodx jvp-partial "prod(x)" --indices 0,2,4 --data points.npy --out d3.npy
+    """
+    p = int(precision.value)
+    api, e = _prepare(expr, defs, out)
+    with _Progress() as progress:
+        result = api.jvp_partial_rows(e, api.plan(e, at or [], data), indices, wrt, p,
+                                      progress)
+    _emit(result, fmt, out, p)
+
+
+@app.command("perex", context_settings=_COMMAND)
+def cli_perex(
+    expr: Expr,
+    wrt: Annotated[str, typer.Option(
+        "--wrt", metavar="PARAMS", show_default=False,
+        help="The parameters, comma-separated: shared by every example, given by --at.")],
+    at: At = None,
+    data: Annotated[str, typer.Option(
+        "--data", metavar="FILE", show_default=False,
+        help="The examples, one per row: .csv, .npy, .npz, or - for CSV on stdin.")] = "",
+    timing: Annotated[bool, typer.Option(
+        "--timing", help="Report compile time, time per example, and the same without jit "
+                         "(on stderr, and in JSON).")] = False,
+    fmt: Fmt = Format.table,
+    precision: Prec = Precision.f64,
+    defs: Defs = None,
+    out: Out = None,
+) -> None:
+    """Per-example gradients: the gradient in the parameters for every row of the data.
+
+    The parameters (--wrt, values from --at) are shared; the other variables come from each row of --data. All rows go through one jit-compiled vmap of grad (parameters in_axes=None, data in_axes=0), in chunks, so a million rows is one compile.
+
+    [bold]Examples[/bold]
+
+      autodx perex "(stop_gradient(r + dot(theta, s)) - dot(theta, p))**2" --wrt theta --at "theta=[0.1,-0.1,0],r=1" --data batch.npz
+
+      autodx perex "(w*x - y)**2" --wrt w --at w=0.5 --data xy.csv --out grads.npy --timing
+    """
+    p = int(precision.value)
+    if not data:
+        raise _usage("perex needs --data FILE: the examples, one per row")
+    api, e = _prepare(expr, defs, out)
+    keep = fmt in (Format.table, Format.json) and not (out and not out.endswith(".json"))
+    with _Progress() as progress:
+        result = api.perex_rows(e, api.plan(e, at or [], data), wrt, p, progress, timing,
+                                keep_inputs=keep)
+    if timing:
+        _stderr(_timing_line(result.extra["timing"]))
+    _emit(result, fmt, out, p)
+
+
+def _timing_line(t: dict) -> str:
+    compile_s = t["trace"] + t["lower"] + t["compile"]
+    speedup = t["nojit_per_row"] / t["per_row"] if t["per_row"] > 0 else float("inf")
+    return (f"timing: compile {compile_s * 1e3:.1f} ms (trace {t['trace'] * 1e3:.1f}, lower "
+            f"{t['lower'] * 1e3:.1f}, XLA {t['compile'] * 1e3:.1f}); jit+vmap "
+            f"{_us(t['per_row'])} per example over {t['rows']} rows; without jit "
+            f"{_us(t['nojit_per_row'])} per example (first {t['nojit_rows']} rows): "
+            f"{speedup:,.0f}x")
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:.3g} us" if seconds < 1e-3 else f"{seconds * 1e3:.3g} ms"
+
+
+def _usage(message: str):
+    from .errors import InputError
+
+    return InputError(message)
 
 
 def main() -> None:

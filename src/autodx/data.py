@@ -1,15 +1,10 @@
-"""Points: ``--at`` text and Python values -> arrays, checked against the expression.
-
-Also the writers of ``--out`` files, which write to a temporary file in the target's
-folder and rename it only when complete, so a failed run leaves nothing behind.
-"""
+"""Points: ``--at`` text, Python values and ``--data`` files -> arrays, checked
+against the expression's variables. Files are read in chunks of rows, so memory stays
+bounded whatever their size."""
 from __future__ import annotations
 
-import json
 import math
-import os
 import re
-import tempfile
 from typing import Any, Iterable
 
 import numpy as np
@@ -23,7 +18,7 @@ _NAME_RE = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*=(.*)", re.DOTALL)
 Point = dict  # variable name -> np.ndarray (0-d or 1-d)
 
 
-def _split_top(text: str) -> list[str]:
+def split_top(text: str) -> list[str]:
     """Split on commas that are not inside brackets."""
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
@@ -66,7 +61,7 @@ def parse_at(text: str) -> dict[str | None, np.ndarray]:
     where = f"--at {text!r}"
     if text.count("[") != text.count("]"):
         raise InputError(f"{where}: the brackets do not match")
-    parts = _split_top(text)
+    parts = split_top(text)
     if len(parts) == 1 and not _NAME_RE.match(parts[0]):
         return {None: parse_value(parts[0], where)}
     out: dict[str | None, np.ndarray] = {}
@@ -148,63 +143,24 @@ def to_jsonable(value: Any, warnings: list[str] | None = None, where: str = "") 
     return None
 
 
-# ---------------------------------------------------------------- --out writers
+def read_vector(text: str, where: str) -> np.ndarray:
+    """A vector option: ``[1,0,2]``, or a .npy, .csv or .txt file holding the numbers."""
+    import os
 
-def write_atomic(path: str, write) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path``; on any failure remove tmp."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise InputError(f"--out {path}: the folder {folder} does not exist")
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".autodx-", suffix=suffix, dir=folder)
-    os.close(fd)
+    if text.strip().startswith("["):
+        value = parse_value(text, where)
+        return value
+    if not os.path.isfile(text):
+        raise InputError(f"{where} {text}: not a vector like [1,0,2], nor a file")
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-OUT_SUFFIXES = (".json", ".csv", ".npy", ".npz")
-
-
-def check_out(path: str | None) -> None:
-    """Reject an --out path with an unknown suffix before any work is done."""
-    if path is None:
-        return
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix not in OUT_SUFFIXES:
-        raise InputError(f"--out {path}: unknown file type {suffix or '(none)'}; use one of "
-                         f"{', '.join(OUT_SUFFIXES)}")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise InputError(f"--out {path}: the folder {folder} does not exist")
-
-
-def write_out(path: str, document: dict, rows: list[list[str]], arrays: dict[str, np.ndarray]
-              ) -> None:
-    """Write results to ``path`` by its suffix: JSON document, CSV rows, or arrays."""
-    suffix = os.path.splitext(path)[1].lower()
-
-    def write(tmp: str) -> None:
-        if suffix == ".json":
-            with open(tmp, "w") as f:
-                json.dump(document, f, indent=2, allow_nan=False)
-                f.write("\n")
-        elif suffix == ".csv":
-            import csv
-
-            with open(tmp, "w", newline="") as f:
-                csv.writer(f).writerows(rows)
-        elif suffix == ".npy":
-            if len(arrays) != 1:
-                raise InputError(f"--out {path}: these results are several arrays "
-                                 f"({', '.join(arrays)}); use .npz")
-            with open(tmp, "wb") as f:
-                np.save(f, next(iter(arrays.values())))
+        if text.lower().endswith(".npy"):
+            value = np.load(text, allow_pickle=False)
         else:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-    write_atomic(path, write)
+            with open(text) as f:
+                value = np.array([float(v) for v in f.read().replace(",", " ").split()])
+    except (OSError, ValueError) as e:
+        raise InputError(f"{where} {text}: cannot be read as numbers ({e})") from None
+    if value.ndim != 1 or value.size == 0 or value.dtype.kind not in "fiu":
+        raise InputError(f"{where} {text}: needs a 1-D vector of numbers, got shape "
+                         f"{value.shape}")
+    return value.astype(float)

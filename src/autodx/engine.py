@@ -1,13 +1,15 @@
-"""Derivatives of functions, the JAX way: jit, vmap, Taylor mode.
+"""Derivatives of functions, the JAX way: Taylor mode, forward and reverse mode, vmap.
 
 The engine knows nothing of expressions, sympy, typer or rich: it takes plain JAX
-functions, so it can be tested with ``jnp`` lambdas. Every function here returns a
-jit-compiled callable, built once and reused for every point of the same shape.
+functions, so it can be tested with ``jnp`` lambdas. Each builder returns a plain
+function, composable with further transforms; :func:`vectorize` is the one place that
+applies ``jit(vmap(...))`` to it.
 """
 from __future__ import annotations
 
 import math
-from typing import Callable
+import time
+from typing import Callable, Sequence
 
 import jax.numpy as jnp
 from jax.experimental import jet
@@ -16,19 +18,32 @@ from ._jax import jax
 
 MAX_TENSOR_ENTRIES = 1_000_000
 MAX_NESTED_ORDER = 10
+MAX_PARTIAL_ORDER = 16
+
+
+class OrderTooHigh(ValueError):
+    """No Taylor rule applies and the order is past what nested forward mode can do."""
+
 
 # What a missing Taylor rule looks like while tracing: jet's table lookup (KeyError),
-# jet's NotImplementedError, or the tree evaluator's NoRule (a subclass of Exception
-# registered by the caller through ``no_rule``).
+# jet's NotImplementedError, or an error type registered with ``no_rule``.
 _FALLBACK_ERRORS: tuple[type[BaseException], ...] = (NotImplementedError, KeyError)
 
 
+def no_rule(error: type[BaseException]) -> None:
+    """Register an exception type that means "no Taylor rule here: try the next path"."""
+    global _FALLBACK_ERRORS
+    if error not in _FALLBACK_ERRORS:
+        _FALLBACK_ERRORS = _FALLBACK_ERRORS + (error,)
+
+
 def scalar_derivatives(fun: Callable, order: int, series: Callable | None = None) -> Callable:
-    """Value and derivatives 1..order of a scalar function of one scalar, at any point.
+    """Value and derivatives 1..order of a scalar function of one scalar.
 
     Taylor mode: ``series(x, order, *args)`` (normalised Taylor coefficients) when given,
     else ``jax.experimental.jet``; where neither has a rule, nested forward mode, which
-    is exact but exponential in the order, so limited to order 10.
+    is exact but exponential in the order, so limited to order 10. The choice is made
+    while tracing: a path that fails leaves only dead code behind.
 
     Args:
         fun: ``fun(x, *args) -> scalar``, differentiated in the scalar ``x``.
@@ -36,18 +51,18 @@ def scalar_derivatives(fun: Callable, order: int, series: Callable | None = None
         series: optional ``series(x, order, *args) -> coefficients[0..order]``.
 
     Returns:
-        A jitted ``f(x, *args) -> array [f, f', ..., f^(order)]``.
+        ``f(x, *args) -> array [f, f', ..., f^(order)]``.
 
     Example:
         >>> f = scalar_derivatives(lambda x: x**3, 3)
         >>> [float(v) for v in f(2.0)]
         [8.0, 12.0, 12.0, 6.0]
     """
-    factorials = jnp.asarray([math.factorial(k) for k in range(order + 1)], jnp.float64)
+    factorials = [float(math.factorial(k)) for k in range(order + 1)]
 
     def by_series(x, *args):
         c = series(x, order, *args)
-        return c * factorials.astype(c.dtype)
+        return c * jnp.asarray(factorials, c.dtype)
 
     def by_jet(x, *args):
         unit = (jnp.ones_like(x),) + (jnp.zeros_like(x),) * (order - 1)
@@ -56,13 +71,21 @@ def scalar_derivatives(fun: Callable, order: int, series: Callable | None = None
 
     def by_nesting(x, *args):
         if order > MAX_NESTED_ORDER:
-            raise NotImplementedError(
-                f"order {order} needs Taylor mode, which this expression does not support "
-                f"(the limit without it is {MAX_NESTED_ORDER})")
+            raise OrderTooHigh(f"order {order} needs Taylor mode, which this expression "
+                               f"does not support (diff() inside it); the limit without "
+                               f"it is {MAX_NESTED_ORDER}")
         return jnp.stack(_nested(lambda t: fun(t, *args), order)(x))
 
     candidates = ([by_series] if series is not None else []) + [by_jet, by_nesting]
-    return _first_that_traces(candidates)
+
+    def run(x, *args):
+        for candidate in candidates[:-1]:
+            try:
+                return candidate(x, *args)
+            except _FALLBACK_ERRORS:
+                continue
+        return candidates[-1](x, *args)
+    return run
 
 
 def _nested(f: Callable, n: int) -> Callable:
@@ -77,36 +100,6 @@ def _nested(f: Callable, n: int) -> Callable:
     return g
 
 
-def _first_that_traces(candidates: list[Callable]) -> Callable:
-    """A jitted function that uses the first candidate whose tracing succeeds, per shape."""
-    chosen: dict = {}
-
-    def run(*args):
-        leaves, structure = jax.tree_util.tree_flatten(args)
-        key = (structure, tuple((jnp.shape(a), jnp.result_type(a)) for a in leaves))
-        if key in chosen:
-            return chosen[key](*args)
-        last: BaseException | None = None
-        for candidate in candidates:
-            compiled = jax.jit(candidate)
-            try:
-                compiled.lower(*args)
-            except _FALLBACK_ERRORS as e:
-                last = e
-                continue
-            chosen[key] = compiled
-            return compiled(*args)
-        raise last  # type: ignore[misc]
-    return run
-
-
-def no_rule(error: type[BaseException]) -> None:
-    """Register an exception type that means "no Taylor rule here: try the next path"."""
-    global _FALLBACK_ERRORS
-    if error not in _FALLBACK_ERRORS:
-        _FALLBACK_ERRORS = _FALLBACK_ERRORS + (error,)
-
-
 def tensor_derivatives(fun: Callable, order: int) -> Callable:
     """Value, gradient and higher derivative tensors of a scalar function of a vector.
 
@@ -114,7 +107,7 @@ def tensor_derivatives(fun: Callable, order: int) -> Callable:
     the k-th tensor has shape (n,) * k.
 
     Returns:
-        A jitted ``f(x, *args) -> (value, [grad, hessian, ...])``.
+        ``f(x, *args) -> (value, [grad, hessian, ...])``.
 
     Example:
         >>> f = tensor_derivatives(lambda x: x[0] * x[1] ** 2, 2)
@@ -129,7 +122,89 @@ def tensor_derivatives(fun: Callable, order: int) -> Callable:
             d = jax.jacfwd(d)
             steps.append(d)
         return fun(x, *args), [step(x, *args) for step in steps]
-    return jax.jit(run)
+    return run
+
+
+def hessian(fun: Callable) -> Callable:
+    """``f(x, *args) -> (value, H)``: the Hessian, forward over reverse (``jax.hessian``).
+
+    Example:
+        >>> float(hessian(lambda x: jnp.sum(x ** 3))(jnp.array([1.0, 2.0]))[1][1, 1])
+        12.0
+    """
+    def run(x, *args):
+        return fun(x, *args), jax.hessian(fun)(x, *args)
+    return run
+
+
+def hvp(fun: Callable) -> Callable:
+    """``f(x, v, *args) -> (value, H v)`` without forming H: a jvp of the gradient.
+
+    Memory and time are a small multiple of one gradient, whatever the dimension.
+
+    Example:
+        >>> x, v = jnp.array([1.0, 2.0]), jnp.array([1.0, 0.0])
+        >>> hvp(lambda x: x[0] ** 2 * x[1])(x, v)[1].tolist()
+        [4.0, 2.0]
+    """
+    def run(x, v, *args):
+        grad = jax.grad(fun)
+        return fun(x, *args), jax.jvp(lambda y: grad(y, *args), (x,), (v,))[1]
+    return run
+
+
+def jvp_partial(fun: Callable, indices: Sequence[int]) -> Callable:
+    """One mixed partial d^k f / dx_i1 ... dx_ik by k nested jvps with one-hot tangents.
+
+    Never forms a derivative tensor: the cost is 2^k evaluations of f, whatever n is.
+
+    Returns:
+        ``f(x, *args) -> (value, partial)``.
+
+    Example:
+        >>> f = jvp_partial(lambda x: jnp.prod(x), [0, 2])
+        >>> float(f(jnp.array([1.0, 2.0, 3.0]))[1])
+        2.0
+    """
+    def run(x, *args):
+        g = lambda y: fun(y, *args)  # noqa: E731
+        for i in reversed(indices):
+            g = _directional(g, i)
+        return fun(x, *args), g(x)
+    return run
+
+
+def _directional(g: Callable, i: int) -> Callable:
+    def dg(x):
+        return jax.jvp(g, (x,), (jnp.zeros_like(x).at[i].set(1),))[1]
+    return dg
+
+
+def per_example_grad(fun: Callable) -> Callable:
+    """``f(params, example) -> gradient in params``, for :func:`vectorize` with
+    ``in_axes=(None, 0)``: one jit-compiled vmap of grad, the parameters shared."""
+    return jax.grad(fun)
+
+
+def vectorize(fun: Callable, in_axes) -> Callable:
+    """``jit(vmap(fun, in_axes))``: every row of a batch in one compiled program."""
+    return jax.jit(jax.vmap(fun, in_axes=in_axes))
+
+
+def compile_timed(jitted: Callable, *args):
+    """Trace, lower and compile ``jitted`` for ``args``, timing each step separately.
+
+    Returns:
+        (compiled, {"trace": s, "lower": s, "compile": s}).
+    """
+    t0 = time.perf_counter()
+    traced = jitted.trace(*args)
+    t1 = time.perf_counter()
+    lowered = traced.lower()
+    t2 = time.perf_counter()
+    compiled = lowered.compile()
+    t3 = time.perf_counter()
+    return compiled, {"trace": t1 - t0, "lower": t2 - t1, "compile": t3 - t2}
 
 
 def check_tensor_size(n: int, order: int) -> None:
@@ -142,4 +217,3 @@ def check_tensor_size(n: int, order: int) -> None:
 def value_shape(fun: Callable, *args) -> tuple[int, ...]:
     """The shape of ``fun(*args)``, found by tracing only (nothing is computed)."""
     return jax.eval_shape(fun, *args).shape
-

@@ -1,31 +1,22 @@
-"""Results -> rich tables, JSON documents, CSV rows, plain lines. Never prints.
+"""Results -> rich tables, JSON documents, CSV rows, plain lines, arrays. Never prints.
 
-Table and plain numbers are shown with 12 significant digits (6 at --precision 32),
-enough for every digit that float arithmetic can vouch for; JSON and CSV carry the
-full round-trip value.
+Every function takes an :class:`autodx.api.Output` (arrays with one row per point).
+Table and plain numbers are shown with 12 significant digits (6 at --precision 32);
+JSON and CSV carry the full round-trip value.
 """
 from __future__ import annotations
 
-import enum
 import itertools
 import math
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from .data import to_jsonable
 
-MAX_TABLE_ROWS = 200
-WIDE_POINTS = 4  # up to this many points: one column per point
-
-
-class Format(str, enum.Enum):
-    """How results are written to stdout."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
-    plain = "plain"
+MAX_TABLE_ROWS = 20   # points shown in a table; the rest are counted in a caption
+MAX_TABLE_ENTRIES = 200
+WIDE_POINTS = 4       # up to this many points: one column per point
 
 
 def number(x: Any, precision: int = 64) -> str:
@@ -45,149 +36,264 @@ def exact(x: Any) -> str:
                                                    ("inf" if x > 0 else "-inf"))
 
 
-# ---------------------------------------------------------------- partial derivatives
-
 def partial_label(coords: Sequence[str], combo: Sequence[int]) -> str:
     """``d2f/dx dy`` for combo (0, 1) over coordinates x, y; ``d3f/dx^3`` for (0, 0, 0)."""
     k = len(combo)
     parts = []
-    for i, group in itertools.groupby(combo):
+    for i, group in itertools.groupby(sorted(combo)):
         power = len(list(group))
         parts.append(f"d{coords[i]}" + (f"^{power}" if power > 1 else ""))
     return f"d{k if k > 1 else ''}f/" + " ".join(parts)
 
 
-def distinct_partials(n: int, order: int):
-    """Each distinct partial of an order over n coordinates once (a sorted index tuple)."""
-    return itertools.combinations_with_replacement(range(n), order)
-
-
-def grad_entries(result, scalar: bool) -> list[tuple[str, float]]:
-    """(label, value) for every distinct partial of every order of one result."""
-    coords = result.coordinates
-    rows = []
-    for k, d in result.derivatives.items():
-        if scalar:
-            rows.append((partial_label(coords, (0,) * k), d))
-        else:
-            for combo in distinct_partials(len(coords), k):
-                rows.append((partial_label(coords, combo), np.asarray(d)[combo]))
-    return rows
-
-
-def is_scalar(results: Sequence) -> bool:
-    return not results or not isinstance(results[0].derivatives.get(1), np.ndarray)
-
-
 def point_text(at: dict, precision: int = 64) -> str:
     def show(v):
-        return "[" + ", ".join(number(x, precision) for x in v) + "]" if isinstance(v, list) \
-            else number(v, precision)
+        if isinstance(v, list):
+            inner = ", ".join(number(x, precision) for x in v[:6])
+            return f"[{inner}{', ...' if len(v) > 6 else ''}]"
+        return number(v, precision)
     return ", ".join(f"{k}={show(v)}" for k, v in at.items()) or "(no variables)"
 
 
-# ---------------------------------------------------------------- grad
+# ---------------------------------------------------------------- entries per row
 
-def grad_table(expression: str, results: Sequence, precision: int = 64):
-    """A rich Table: one row per derivative and one column per point (or the transpose)."""
+def entries(out, i: int) -> list[tuple[str, Any]]:
+    """(label, number) for everything computed at row i, in display order."""
+    r, coords = out.results, out.coordinates
+    if out.command == "grad":
+        rows = [("f", r["value"][i])]
+        for k, d in r["derivatives"].items():
+            if out.extra["scalar"]:
+                rows.append((partial_label(coords, (0,) * k), d[i]))
+            else:
+                rows += [(partial_label(coords, c), d[i][c])
+                         for c in itertools.combinations_with_replacement(range(len(coords)), k)]
+        return rows
+    if out.command == "hessian":
+        if "hvp" in r:
+            return [("f", r["value"][i])] + [(f"Hv[{c}]", v) for c, v in zip(coords, r["hvp"][i])]
+        return [("f", r["value"][i])] + [
+            (partial_label(coords, c), r["hessian"][i][c])
+            for c in itertools.combinations_with_replacement(range(len(coords)), 2)]
+    if out.command == "jvp-partial":
+        return [("f", r["f"][i]), (partial_label(coords, out.extra["indices"]), r["value"][i])]
+    return [(f"df/d{c}", v) for c, v in zip(coords, r["grad"][i])]
+
+
+def _finite_rows(out) -> list[tuple[str, np.ndarray]]:
+    """(result name, per-point mask: every number of that result is finite)."""
+    names = {"grad": ["value", "derivatives"], "hessian": ["value", "hessian", "hvp"],
+             "jvp-partial": ["value"], "perex": ["grad"]}[out.command]
+    masks = []
+    for name in names:
+        if name in out.results:
+            leaves = _leaves(out.results[name])
+            masks.append((name, np.all([np.isfinite(leaf).reshape(out.rows.count, -1).all(1)
+                                        for leaf in leaves], axis=0)))
+    return masks
+
+
+def _leaves(tree) -> list:
+    if isinstance(tree, dict):
+        return [leaf for v in tree.values() for leaf in _leaves(v)]
+    return [np.asarray(tree)]
+
+
+_WHAT = {"value": "the value", "derivatives": "a derivative", "hessian": "the Hessian",
+         "hvp": "the Hessian-vector product", "grad": "the gradient"}
+
+
+def nonfinite_warnings(out) -> list[str]:
+    """One line per kind of result that is not finite somewhere, with how many points."""
+    lines = []
+    for name, finite in _finite_rows(out):
+        if not finite.all():
+            first = int(np.argmin(finite))
+            where = point_text(out.rows.point(first)) if out.rows.batched is not None \
+                else f"row {first + 1}"
+            what = _WHAT[name] if out.command != "jvp-partial" else "the partial"
+            count = out.rows.count
+            lines.append(f"{what} is not finite at {int((~finite).sum())} of {count} "
+                         f"point{'s' if count > 1 else ''} (first: {where}): outside the "
+                         "domain, or a singularity")
+    return lines
+
+
+# ---------------------------------------------------------------- table
+
+def table(out, precision: int = 64):
+    """A rich renderable for a person."""
+    from rich.console import Group
     from rich.table import Table
 
-    scalar = is_scalar(results)
-    entries = [[("f", r.value)] + grad_entries(r, scalar) for r in results]
-    labels = [label for label, _ in entries[0]]
-    title = f"f = {expression}"
-    table = Table(title=title, title_justify="left", show_edge=False,
-                  min_width=min(len(title), 100))
-    if len(results) <= WIDE_POINTS:
-        table.add_column("derivative", style="bold")
-        for r in results:
-            table.add_column(point_text(r.at, precision), justify="right")
-        for i, label in enumerate(labels[:MAX_TABLE_ROWS]):
-            table.add_row(label, *(number(e[i][1], precision) for e in entries))
-        _caption(table, len(labels))
+    title = f"f = {out.expression}"
+    shown = min(out.rows.count, MAX_TABLE_ROWS)
+    if out.command == "perex":  # the parameters are shared: show each example's own data
+        points = [{"row": i + 1, **(out.rows.point(i, shared=False)
+                                    if out.rows.batched is not None else {})}
+                  for i in range(shown)]
     else:
-        table.add_column("point", style="bold")
-        for label in labels:
-            table.add_column(label, justify="right")
-        for r, e in zip(results[:MAX_TABLE_ROWS], entries):
-            table.add_row(point_text(r.at, precision), *(number(v, precision) for _, v in e))
-        _caption(table, len(results))
-    return table
+        points = [out.rows.point(i) for i in range(shown)]
+    caption = (f"first {shown} of {out.rows.count} points; use --format csv or json, or "
+               "--out FILE, for all") if shown < out.rows.count else None
+    if out.command == "hessian" and "hessian" in out.results and shown <= WIDE_POINTS \
+            and len(out.coordinates) <= 12:
+        tables = [_matrix(out, i, points[i], precision) for i in range(shown)]
+        return Group(*tables)
+    labeled = [entries(out, i) for i in range(shown)]
+    labels = [label for label, _ in labeled[0]]
+    t = Table(title=title, title_justify="left", show_edge=False, caption=caption,
+              min_width=min(len(title), 100))
+    if shown <= WIDE_POINTS and out.command != "perex":
+        t.add_column("derivative" if out.command != "hessian" else "", style="bold")
+        for p in points:
+            t.add_column(point_text(p, precision), justify="right")
+        for j, label in enumerate(labels[:MAX_TABLE_ENTRIES]):
+            t.add_row(label, *(number(e[j][1], precision) for e in labeled))
+        if len(labels) > MAX_TABLE_ENTRIES:
+            t.caption = (f"first {MAX_TABLE_ENTRIES} of {len(labels)} entries; use --format "
+                         "json or --out FILE for all")
+        return t
+    t.add_column("point", style="bold")
+    for label in labels[:MAX_TABLE_ENTRIES]:
+        t.add_column(label, justify="right")
+    for p, e in zip(points, labeled):
+        t.add_row(point_text(p, precision), *(number(v, precision) for _, v in
+                                              e[:MAX_TABLE_ENTRIES]))
+    return t
 
 
-def _caption(table, rows: int) -> None:
-    if rows > MAX_TABLE_ROWS:
-        table.caption = (f"first {MAX_TABLE_ROWS} of {rows} rows; use --format json or "
-                         "--out FILE for all")
+def _matrix(out, i: int, point: dict, precision: int):
+    from rich.table import Table
+
+    h = out.results["hessian"][i]
+    t = Table(title=f"Hessian of f = {out.expression}", title_justify="left",
+              caption=f"at {point_text(point, precision)}; f = "
+                      f"{number(out.results['value'][i], precision)}",
+              caption_justify="left", show_edge=False)
+    t.add_column("", style="bold")
+    for c in out.coordinates:
+        t.add_column(c, justify="right")
+    for c, row in zip(out.coordinates, h):
+        t.add_row(c, *(number(v, precision) for v in row))
+    return t
 
 
-def grad_plain(results: Sequence, precision: int = 64) -> list[str]:
-    """One line per order per point; a tensor's entries space-separated (row-major)."""
-    lines = []
-    for r in results:
-        for d in r.derivatives.values():
-            lines.append(" ".join(number(x, precision) for x in np.ravel(d)))
+# ---------------------------------------------------------------- plain, CSV, JSON, arrays
+
+def plain(out, precision: int = 64) -> list[str]:
+    """Bare numbers for ``$(...)``: grad one order a line; hessian one matrix row a line;
+    hvp, perex and jvp-partial one point a line."""
+    lines: list[str] = []
+
+    def line(values):
+        lines.append(" ".join(number(x, precision) for x in np.ravel(values)))
+    r = out.results
+    for i in range(out.rows.count):
+        if out.command == "grad":
+            for d in r["derivatives"].values():
+                line(d[i])
+        elif out.command == "hessian":
+            for row in (r["hessian"][i] if "hessian" in r else [r["hvp"][i]]):
+                line(row)
+        elif out.command == "jvp-partial":
+            line(r["value"][i])
+        else:
+            line(r["grad"][i])
     return lines
 
 
-def grad_csv(results: Sequence) -> list[list[str]]:
-    """A header row, then one row per point: the point, the value, each distinct partial."""
-    scalar = is_scalar(results)
-    first = results[0]
-    at_names = _flat_at_names(first.at)
-    header = at_names + ["value"] + [label for label, _ in grad_entries(first, scalar)]
-    rows = [header]
-    for r in results:
-        rows.append([exact(v) for v in _flat_at_values(r.at)] + [exact(r.value)] +
-                    [exact(v) for _, v in grad_entries(r, scalar)])
-    return rows
+def csv_rows(out) -> Iterator[list[str]]:
+    """A header, then one row per point: the point's values (not for perex), then the
+    results. A generator, so millions of rows are never held as text at once."""
+    with_points = out.command != "perex" and out.rows.batched is not None
+    first = out.rows.point(0)
+    yield (_flat_names(first) if with_points else []) + [label for label, _ in entries(out, 0)]
+    if out.command == "perex":  # the fast path for the one command made for big files
+        for row in out.results["grad"]:
+            yield [exact(v) for v in row]
+        return
+    for i in range(out.rows.count):
+        point = _flat_values(out.rows.point(i)) if with_points else []
+        yield [exact(v) for v in point] + [exact(v) for _, v in entries(out, i)]
 
 
-def grad_json(expression: str, results: Sequence, warnings: list[str]) -> dict:
+def document(out) -> dict:
     """The JSON document of the contract; non-finite numbers become null plus a warning."""
+    warnings: list[str] = []
     items = []
-    for i, r in enumerate(results):
+    for i in range(out.rows.count):
         where = f"point {i + 1}"
-        items.append({
-            "at": r.at,
-            "value": to_jsonable(r.value, warnings, f"{where}: the value"),
-            "derivatives": {str(k): to_jsonable(d, warnings, f"{where}: derivative {k}")
-                            for k, d in r.derivatives.items()},
-        })
-    return {"command": "grad", "expression": expression,
-            "coordinates": results[0].coordinates if results else [],
-            "results": items, "warnings": warnings}
+        item: dict[str, Any] = {"at": to_jsonable_tree(out.rows.point(i), warnings, where)}
+        item.update(_json_results(out, i, warnings, where))
+        items.append(item)
+    doc: dict[str, Any] = {"command": out.command, "expression": out.expression,
+                           "coordinates": out.coordinates}
+    if out.command == "jvp-partial":
+        doc["indices"] = list(out.extra["indices"])
+    if "timing" in out.extra:
+        doc["timing"] = out.extra["timing"]
+    doc.update(results=items, warnings=warnings)
+    return doc
 
 
-def grad_arrays(results: Sequence) -> dict[str, np.ndarray]:
-    """Arrays for .npz (``value``, ``d1`` ... ``dN``); .npy takes the highest order."""
-    out = {"value": np.array([r.value for r in results])}
-    for k in results[0].derivatives:
-        out[f"d{k}"] = np.array([r.derivatives[k] for r in results])
-    return out
+def to_jsonable_tree(point: dict, warnings, where) -> dict:
+    return {k: to_jsonable(v, warnings, f"{where}: {k}") for k, v in point.items()}
 
 
-def nonfinite_warnings(results: Sequence) -> list[str]:
-    """One line per point whose value or derivatives are not finite."""
-    lines = []
-    for i, r in enumerate(results):
-        bad = [] if math.isfinite(r.value) else ["the value"]
-        bad += [f"derivative {k}" for k, d in r.derivatives.items()
-                if not np.all(np.isfinite(d))]
-        if bad:
-            lines.append(f"at {point_text(r.at)}, not finite: {', '.join(bad)} "
-                         "(outside the domain, or at a singularity)")
-    return lines
+def _json_results(out, i: int, warnings: list[str], where: str) -> dict:
+    r = out.results
+
+    def js(value, what):
+        return to_jsonable(np.asarray(value), warnings, f"{where}: {what}")
+    if out.command == "grad":
+        return {"value": js(r["value"][i], "the value"),
+                "derivatives": {str(k): js(d[i], f"derivative {k}")
+                                for k, d in r["derivatives"].items()}}
+    if out.command == "hessian":
+        key = "hvp" if "hvp" in r else "hessian"
+        return {key: js(r[key][i], key)}
+    if out.command == "jvp-partial":
+        return {"value": js(r["value"][i], "the partial")}
+    grads, start = {}, 0
+    for name in out.extra["names"]:
+        size = out.extra["layout"][name]
+        part = r["grad"][i][start:start + (size or 1)]
+        grads[name] = js(part[0] if size is None else part, f"grad {name}")
+        start += size or 1
+    return {"grad": grads}
 
 
-def _flat_at_names(at: dict) -> list[str]:
+def arrays(out) -> dict[str, np.ndarray]:
+    """Arrays for ``.npz`` (first axis = points); ``.npy`` takes the main one."""
+    r = out.results
+    if out.command == "grad":
+        return {"value": r["value"], **{f"d{k}": d for k, d in r["derivatives"].items()}}
+    if out.command == "hessian":
+        key = "hvp" if "hvp" in r else "hessian"
+        return {key: r[key], "value": r["value"]}
+    if out.command == "jvp-partial":
+        return {"value": r["value"], "f": r["f"]}
+    return {"grad": r["grad"]}
+
+
+def main_array(out) -> str:
+    """The array a ``.npy`` file holds for this command."""
+    if out.command == "grad":
+        return f"d{out.extra['order']}"
+    if out.command == "hessian":
+        return "hvp" if "hvp" in out.results else "hessian"
+    return "value" if out.command == "jvp-partial" else "grad"
+
+
+def _flat_names(at: dict) -> list[str]:
     names = []
     for k, v in at.items():
         names += [f"{k}[{i}]" for i in range(len(v))] if isinstance(v, list) else [k]
     return names
 
 
-def _flat_at_values(at: dict) -> list[float]:
+def _flat_values(at: dict) -> list[float]:
     values: list[float] = []
     for v in at.values():
         values += v if isinstance(v, list) else [v]
