@@ -103,6 +103,9 @@ class Plan(abc.ABC):
     def chunks(self, size: int) -> Iterator[dict[str, np.ndarray]]:
         """Chunks of at most ``size`` rows: variable -> array, rows first."""
 
+    def close(self) -> None:
+        """Release what the rows are read from."""
+
 
 @dataclass
 class PointsPlan(Plan):
@@ -120,6 +123,9 @@ class DataPlan(Plan):
 
     def chunks(self, size: int) -> Iterator[dict[str, np.ndarray]]:
         return self.source.chunks(size)
+
+    def close(self) -> None:
+        self.source.close()
 
 
 def _layout_of(point: data.Point) -> dict[str, int | None]:
@@ -198,6 +204,13 @@ def run(row: Callable, plan: Plan, precision: int = 64, progress=None,
     Sets ``plan.done`` to the :class:`Rows` evaluated. With ``timing``, the results
     gain ``"__timing__"``: trace, lower and compile seconds and the run time per row.
     """
+    try:
+        return _run(row, plan, precision, progress, keep_inputs, timing)
+    finally:
+        plan.close()
+
+
+def _run(row, plan, precision, progress, keep_inputs, timing) -> dict:
     dtype = _DTYPES[precision]
     fixed = {k: np.asarray(v, dtype) for k, v in plan.fixed.items()}
     size = chunk_size(row, plan, fixed, dtype)
@@ -206,14 +219,13 @@ def run(row: Callable, plan: Plan, precision: int = 64, progress=None,
     outs, inputs, count, sample = [], [], 0, {}
     for i, chunk in enumerate(plan.chunks(size)):
         chunk = {k: np.asarray(v, dtype) for k, v in chunk.items()}
-        n = next(iter(chunk.values())).shape[0] if chunk else 0
+        n = next(iter(chunk.values())).shape[0]
         args = (_pad(chunk, size) if i else chunk, fixed)
         if timing and i == 0:
             call, times = engine.compile_timed(vectorized, *args)
         start = time.perf_counter()
-        out = jax.tree_util.tree_map(lambda a: np.asarray(a)[:n], call(*args))
+        outs.append(jax.tree_util.tree_map(lambda a: np.asarray(a)[:n], call(*args)))
         run_seconds += time.perf_counter() - start
-        outs.append(out)
         if keep_inputs:
             inputs.append(chunk)
         if i == 0:
@@ -224,7 +236,7 @@ def run(row: Callable, plan: Plan, precision: int = 64, progress=None,
     results = jax.tree_util.tree_map(lambda *parts: np.concatenate(parts), *outs)
     batched = {k: np.concatenate([c[k] for c in inputs]) for k in inputs[0]} \
         if keep_inputs else None
-    plan.done = Rows(count, batched, {k: v for k, v in fixed.items()}, sample)
+    plan.done = Rows(count, batched, fixed, sample)
     if timing:
         results["__timing__"] = {**times, "rows": count, "run": run_seconds,
                                  "per_row": run_seconds / max(count, 1)}

@@ -30,9 +30,14 @@ class Source:
     layout: dict[str, int | None]  # variable -> vector length, None for a scalar
     total: int | None              # the number of rows, when known before reading
     _chunks: Callable[[int], Iterator[Chunk]]
+    _close: Callable[[], None] = lambda: None
 
     def chunks(self, size: int) -> Iterator[Chunk]:
         return self._chunks(size)
+
+    def close(self) -> None:
+        """Release the file, whether or not its rows were read."""
+        self._close()
 
 
 def open_source(path: str, needed: list[str], vectors: dict[str, str],
@@ -72,6 +77,16 @@ def _reason(e: BaseException) -> str:
 def _csv(handle, label: str, needed: list[str], vectors: dict[str, str],
          given: list[str]) -> Source:
     try:
+        return _csv_source(handle, label, needed, vectors, given)
+    except BaseException:
+        if handle is not sys.stdin:
+            handle.close()
+        raise
+
+
+def _csv_source(handle, label: str, needed: list[str], vectors: dict[str, str],
+                given: list[str]) -> Source:
+    try:
         first = handle.readline()
     except (OSError, UnicodeDecodeError) as e:
         raise DataError(f"{label}: cannot be read ({_reason(e)})") from None
@@ -91,20 +106,31 @@ def _csv(handle, label: str, needed: list[str], vectors: dict[str, str],
         line_no = start_line
         lines_iter = itertools.chain(pending, handle)
         seen = False
-        while True:
-            lines = list(itertools.islice(lines_iter, size))
-            if not lines:
-                break
-            table = _parse_lines(label, lines, line_no, len(fields))
-            line_no += len(lines)
-            if len(table) == 0:
-                continue
-            seen = True
-            yield {name: table[:, cols] if layout[name] is not None else table[:, cols[0]]
-                   for name, cols in order.items()}
-        if not seen:
-            raise DataError(f"{label}: there are no rows after the header")
-    return Source(label, layout, None, chunks)
+        try:
+            while True:
+                try:
+                    lines = list(itertools.islice(lines_iter, size))
+                except (OSError, UnicodeDecodeError) as e:
+                    raise DataError(f"{label}, after line {line_no - 1}: cannot be read "
+                                    f"({_reason(e)})") from None
+                if not lines:
+                    break
+                table = _parse_lines(label, lines, line_no, len(fields))
+                line_no += len(lines)
+                if len(table) == 0:
+                    continue
+                seen = True
+                yield {name: table[:, cols] if layout[name] is not None else table[:, cols[0]]
+                       for name, cols in order.items()}
+            if not seen:
+                raise DataError(f"{label}: there are no rows after the header")
+        finally:
+            close()
+
+    def close() -> None:
+        if handle is not sys.stdin:
+            handle.close()
+    return Source(label, layout, None, chunks, close)
 
 
 def _is_number(text: str) -> bool:
