@@ -50,8 +50,21 @@ def _clean(lines):
     return "\n".join(line.rstrip() for line in lines).strip("\n")
 
 
+# The files the documented commands read, as the docs describe them.
+FILES = {
+    "points.csv": "x[0],x[1],x[2],x[3],x[4]\n1,2,3,4,5\n6,7,8,9,10\n",
+    "batch.csv": "p[0],p[1],p[2],s[0],s[1],s[2]\n1,2,-1,2,1,0\n1,2,-1,2,1,0\n",
+    "xs.csv": "x\n1\n2\n3\n",
+    "ragged.csv": "x,y\n1,2\n3\n",
+    "text.csv": "x,y\n1,2\n3,abc\n",
+    "unknown.csv": "x,q\n1,2\n",
+}
+
+
 @pytest.mark.parametrize("kind, code, expected", list(_examples()))
 def test_documented_example(kind, code, expected, tmp_cwd):
+    for name, text in FILES.items():
+        (tmp_cwd / name).write_text(text)
     if kind == "python":
         exec(compile(code, "<docs>", "exec"), {})
         return

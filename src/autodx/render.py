@@ -167,10 +167,11 @@ def _matrix(out, i: int, point: dict, precision: int):
     from rich.table import Table
 
     h = out.results["hessian"][i]
-    t = Table(title=f"Hessian of f = {out.expression}", title_justify="left",
-              caption=f"at {point_text(point, precision)}; f = "
-                      f"{number(out.results['value'][i], precision)}",
-              caption_justify="left", show_edge=False)
+    title = f"Hessian of f = {out.expression}"
+    caption = f"at {point_text(point, precision)}; f = " \
+              f"{number(out.results['value'][i], precision)}"
+    t = Table(title=title, title_justify="left", caption=caption, caption_justify="left",
+              show_edge=False, min_width=min(max(len(title), len(caption)), 100))
     t.add_column("", style="bold")
     for c in out.coordinates:
         t.add_column(c, justify="right")
