@@ -76,7 +76,14 @@ def test_documented_example(kind, code, expected, tmp_cwd):
 
 def test_every_doc_has_examples():
     for path in DOCS:
-        if os.path.basename(path) in ("benchmarks.md", "design.md"):
+        if os.path.basename(path) in ("benchmarks.md", "design.md", "cli.md"):
             continue
         with open(path, encoding="utf-8") as f:
             assert _BLOCK.search(f.read()), path
+
+
+def test_cli_reference_is_current():
+    import cli_docs
+
+    with open(cli_docs.PATH, encoding="utf-8") as f:
+        assert f.read() == cli_docs.render(), "docs/cli.md is stale: run python3 tests/cli_docs.py"
