@@ -33,7 +33,11 @@ def expected(tmp_path_factory):
 
 
 def _entries(folder) -> list[str]:
-    return sorted(f for f in os.listdir(folder) if not f.startswith("."))
+    """Every file in the cache folder, JAX's entries and autodx's programs alike."""
+    found = []
+    for root, _, files in os.walk(folder):
+        found += [os.path.relpath(os.path.join(root, f), folder) for f in files]
+    return sorted(found)
 
 
 def test_a_repeated_command_reuses_the_cache(tmp_path, expected):
@@ -41,6 +45,7 @@ def test_a_repeated_command_reuses_the_cache(tmp_path, expected):
     assert first.returncode == 0 and first.stdout == expected and first.stderr == ""
     entries = _entries(tmp_path)
     assert entries, "nothing was cached"
+    assert any(e.startswith("programs") for e in entries)  # the whole-program cache too
     stamps = {e: os.path.getmtime(tmp_path / e) for e in entries}
     again = run(str(tmp_path))
     assert again.returncode == 0 and again.stdout == expected and again.stderr == ""
@@ -89,15 +94,30 @@ def test_damaged_entries_are_skipped(tmp_path, expected):
     p = run(str(tmp_path))
     assert p.returncode == 0 and p.stdout == expected
     assert p.stderr.startswith("warning:") and "Traceback" not in p.stderr
+    assert "compile cache entry" in p.stderr  # autodx's own program entry was damaged too
 
 
 def test_a_full_disk_is_skipped(tmp_path, expected):
-    # simulated where JAX writes an entry: the file system answers ENOSPC
+    # simulated where JAX and autodx write an entry: the file system answers ENOSPC
     prelude = ("import errno\nimport jax._src.lru_cache as lru\n"
+               "import autodx.progcache as pc\n"
                "def full(*a, **k):\n"
                "    raise OSError(errno.ENOSPC, 'No space left on device')\n"
-               "lru.LRUCache.put = full")
+               "lru.LRUCache.put = full\npc._write = full")
     p = run(str(tmp_path), prelude=prelude)
     assert p.returncode == 0 and p.stdout == expected
     assert "No space left on device" in p.stderr and p.stderr.startswith("warning:")
     assert _entries(tmp_path) == []
+
+
+def test_a_warm_program_is_loaded_without_tracing(tmp_path, expected):
+    assert run(str(tmp_path)).returncode == 0
+    # if anything traced the expression again, this would fail the command
+    prelude = ("import autodx.taylor as t\n"
+               "def traced(*a, **k):\n"
+               "    raise RuntimeError('the program was traced again')\n"
+               "t.taylor_coefficients = traced")
+    p = run(str(tmp_path), prelude=prelude)
+    assert p.returncode == 0 and p.stdout == expected, p.stderr
+    cold = run(str(tmp_path / "elsewhere"), prelude=prelude)
+    assert cold.returncode == 1 and "traced again" in cold.stderr  # the check can fail

@@ -16,7 +16,8 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-__all__ = ["jax", "cache_dir", "CacheWarning"]
+__all__ = ["jax", "cache_dir", "active_cache_dir", "CacheWarning"]
+_ACTIVE: list[str] = []  # the cache folder in use, once it has been found usable
 
 
 class CacheWarning(UserWarning):
@@ -31,6 +32,11 @@ def cache_dir() -> str | None:
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
         "autodx")
     return path
+
+
+def active_cache_dir() -> str | None:
+    """The cache folder in use: None when the cache is off or its folder is unusable."""
+    return _ACTIVE[0] if _ACTIVE else None
 
 
 def _configure_cache() -> None:
@@ -50,6 +56,7 @@ def _configure_cache() -> None:
     # autodx's programs compile in well under a second: cache them all, whatever size
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    _ACTIVE.append(path)
 
 
 _configure_cache()

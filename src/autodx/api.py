@@ -178,7 +178,7 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
         def row(env):
             value, tensors = run(coords.flat(env), env)
             return {"value": value, "derivatives": dict(enumerate(tensors, start=1))}
-    results = _run(expr, rows, row, precision, progress)
+    results = _run(expr, rows, row, precision, progress, key=["grad", coords.names, order])
     return Output("grad", expr.text, coords.labels, rows.done, results,
                   {"scalar": coords.scalar, "order": order})
 
@@ -220,7 +220,8 @@ def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
             value, hv = run_hvp(coords.flat(env), env["__hvp__"], env)
             return {"value": value, "hvp": hv}
         rows = rows.with_fixed("__hvp__", v)
-    results = _run(expr, rows, row, precision, progress)
+    results = _run(expr, rows, row, precision, progress,
+                   key=["hessian", coords.names, vector is None])
     return Output("hessian", expr.text, coords.labels, rows.done, results)
 
 
@@ -263,7 +264,8 @@ def jvp_partial_rows(expr: Expression, rows: Plan, indices: str | Sequence, wrt=
     def row(env):
         value, d = run(coords.flat(env), env)
         return {"f": value, "value": d}
-    results = _run(expr, rows, row, precision, progress)
+    results = _run(expr, rows, row, precision, progress,
+                   key=["jvp-partial", coords.names, idx])
     return Output("jvp-partial", expr.text, coords.labels, rows.done, results,
                   {"indices": idx})
 
@@ -284,7 +286,8 @@ def perex_rows(expr: Expression, rows: Plan, wrt, precision: int = 64, progress=
 
     def row(env):
         return {"grad": grad(coords.flat(env), env)}
-    results = _run(expr, rows, row, precision, progress, keep_inputs, timing)
+    results = _run(expr, rows, row, precision, progress, keep_inputs, timing,
+                   key=["perex", coords.names])
     extra = {"names": names, "layout": {n: rows.layout[n] for n in names}}
     if timing:
         extra["timing"] = results.pop("__timing__")
@@ -293,7 +296,10 @@ def perex_rows(expr: Expression, rows: Plan, wrt, precision: int = 64, progress=
 
 
 def _run(expr: Expression, rows: Plan, row: Callable, precision: int, progress,
-         keep_inputs: bool = True, timing: bool = False) -> dict:
+         keep_inputs: bool = True, timing: bool = False, key: list | None = None) -> dict:
+    """Run ``row`` over ``rows``. ``key`` must name everything ``row`` depends on besides
+    the expression and its helpers (the command, the coordinates, the order ...): it
+    is what the program cache finds the compiled program by."""
     def checked(env):
         value = expr.fun(env)
         if np.ndim(value) != 0:
@@ -301,8 +307,10 @@ def _run(expr: Expression, rows: Plan, row: Callable, precision: int, progress,
                                   "this command needs a scalar (wrap it in sum(...) or "
                                   "index it)")
         return row(env)
+    full_key = None if key is None else \
+        [expr.text, [h.text for h in expr.helpers.values()], *key]
     try:
-        return batch.run(checked, rows, precision, progress, keep_inputs, timing)
+        return batch.run(checked, rows, precision, progress, keep_inputs, timing, full_key)
     except engine.OrderTooHigh as e:
         raise InputError(f"--order: {e}") from None
 

@@ -14,11 +14,15 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import data, datafiles, engine
+from . import data, datafiles, engine, progcache
 from ._jax import jax
 from .errors import InputError
 
 MAX_CHUNK = 1 << 16
+# A program for a few --at points runs once, in microseconds: compiling it without
+# LLVM's optimisations saves about a third of its compile time. Programs over data
+# files run on every row, so they keep the full optimisation.
+QUICK_COMPILE = {"xla_backend_optimization_level": 0}
 CHUNK_BYTES = 64 << 20  # of results per chunk
 SAMPLE = 20  # rows kept for --timing's un-jitted comparison
 _DTYPES = {64: np.float64, 32: np.float32}
@@ -198,31 +202,45 @@ def _pad(chunk: dict, size: int) -> dict:
 
 
 def run(row: Callable, plan: Plan, precision: int = 64, progress=None,
-        keep_inputs: bool = True, timing: bool = False) -> dict:
+        keep_inputs: bool = True, timing: bool = False, key: list | None = None) -> dict:
     """Evaluate ``row(env)`` at every row of ``plan``; results have rows first.
 
     Sets ``plan.done`` to the :class:`Rows` evaluated. With ``timing``, the results
     gain ``"__timing__"``: trace, lower and compile seconds and the run time per row.
+    ``key`` describes the row function completely (command, expression, options): with
+    it, the compiled program is kept in the program cache and a repeated command loads
+    it without tracing (see :mod:`autodx.progcache`).
     """
     try:
-        return _run(row, plan, precision, progress, keep_inputs, timing)
+        return _run(row, plan, precision, progress, keep_inputs, timing, key)
     finally:
         plan.close()
 
 
-def _run(row, plan, precision, progress, keep_inputs, timing) -> dict:
+def _run(row, plan, precision, progress, keep_inputs, timing, key) -> dict:
     dtype = _DTYPES[precision]
     fixed = {k: np.asarray(v, dtype) for k, v in plan.fixed.items()}
-    size = chunk_size(row, plan, fixed, dtype)
+    parts = None if (key is None or timing) else \
+        [key, precision, sorted((k, v) for k, v in plan.layout.items()), sorted(fixed)]
+    size = progcache.remember([parts, MAX_CHUNK, CHUNK_BYTES], "chunk",
+                              lambda: chunk_size(row, plan, fixed, dtype)) \
+        if isinstance(plan, DataPlan) else max(1, min(MAX_CHUNK, plan.total or 1))
     vectorized = engine.vectorize(lambda b, f: row({**f, **b}), (0, None))
-    call, times, run_seconds = vectorized, {}, 0.0
+    calls: dict = {}
+    times, run_seconds = {}, 0.0
     outs, inputs, count, sample = [], [], 0, {}
     for i, chunk in enumerate(plan.chunks(size)):
         chunk = {k: np.asarray(v, dtype) for k, v in chunk.items()}
         n = next(iter(chunk.values())).shape[0]
         args = (_pad(chunk, size) if i else chunk, fixed)
-        if timing and i == 0:
-            call, times = engine.compile_timed(vectorized, *args)
+        rows_in = next(iter(args[0].values())).shape[0]
+        if rows_in not in calls:
+            if timing:
+                calls[rows_in], times = engine.compile_timed(vectorized, *args)
+            else:
+                quick = QUICK_COMPILE if isinstance(plan, PointsPlan) else None
+                calls[rows_in] = progcache.compiled(vectorized, args, parts, quick)
+        call = calls[rows_in]
         start = time.perf_counter()
         outs.append(jax.tree_util.tree_map(lambda a: np.asarray(a)[:n], call(*args)))
         run_seconds += time.perf_counter() - start

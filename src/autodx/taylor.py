@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ._jax import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from . import parse as P
@@ -50,14 +51,13 @@ def taylor_coefficients(tree: P.Node, helpers: dict[str, P.Helper], env: dict, v
         [1.0, 2.0, 2.0, 1.333333]
     """
     x0 = jnp.asarray(env[var])
-    series = jnp.zeros((order + 1,), x0.dtype).at[0].set(x0)
-    if order >= 1:
-        series = series.at[1].set(1)
+    series = jnp.concatenate([x0[None], jnp.ones((min(order, 1),), x0.dtype),
+                              jnp.zeros((max(order - 1, 0),), x0.dtype)])
     out = _Eval(helpers, order).eval(tree, {**env, var: T(series)})
     if isinstance(out, T):
         return out.c
     out = jnp.asarray(out)
-    return jnp.zeros((order + 1,) + out.shape, x0.dtype).at[0].set(out)
+    return _first(out.astype(x0.dtype), order + 1)
 
 
 # ---------------------------------------------------------------- series arithmetic
@@ -67,9 +67,24 @@ def _k(c):
     return jnp.arange(c.shape[0], dtype=c.dtype).reshape((-1,) + (1,) * (c.ndim - 1))
 
 
+def _first(v, n: int) -> jax.Array:
+    """The series of a constant: v, then n - 1 zeros (a concatenation, not a scatter)."""
+    v = jnp.asarray(v)
+    return jnp.concatenate([v[None], jnp.zeros((n - 1,) + v.shape, v.dtype)])
+
+
+def _at(c: jax.Array, k) -> jax.Array:
+    """c[k] for a traced k: a dynamic slice, which compiles lighter than a gather."""
+    return lax.dynamic_index_in_dim(c, k, axis=0, keepdims=False)
+
+
+def _put(c: jax.Array, k, value) -> jax.Array:
+    """c with c[k] = value: a dynamic update slice, lighter than a scatter."""
+    return lax.dynamic_update_index_in_dim(c, jnp.asarray(value, c.dtype), k, axis=0)
+
+
 def _lift(v, like: jax.Array) -> jax.Array:
-    v = jnp.asarray(v, like.dtype)
-    return jnp.zeros((like.shape[0],) + v.shape, like.dtype).at[0].set(v)
+    return _first(jnp.asarray(v, like.dtype), like.shape[0])
 
 
 def _match(a: jax.Array, b: jax.Array):
@@ -99,14 +114,20 @@ def _shifted(h: jax.Array, k) -> jax.Array:
     return lax.dynamic_slice_in_dim(padded, n - 1 - k, n, axis=0)
 
 
+def _loop(start: int, stop: int, body, init):
+    """``lax.fori_loop`` whose trip count XLA cannot see: without the barrier, XLA
+    unrolls a loop of known length, and the compile time grows with the order."""
+    return lax.fori_loop(start, lax.optimization_barrier(jnp.int32(stop)), body, init)
+
+
 def _mul(a: jax.Array, b: jax.Array) -> jax.Array:
-    """Truncated Cauchy product: c[k] = sum_j a[j] b[k-j]."""
+    """Truncated Cauchy product: c[k] = sum_j a[j] b[k-j], as one gather of b into a
+    lower-triangular Toeplitz matrix (constant, in-bounds indices) and one contraction."""
     a, b = _match(a, b)
     n = a.shape[0]
-    i = jnp.arange(n)
-    d = i[:, None] - i[None, :]  # k - j
+    index = np.subtract.outer(np.arange(n), np.arange(n)) + n  # n + k - j, in [1, 2n - 1]
     padded = jnp.concatenate([jnp.zeros_like(b), b])
-    toeplitz = jnp.take(padded, d + n, axis=0)  # b[k - j], 0 where j > k
+    toeplitz = padded.at[index].get(mode="promise_in_bounds")
     return jnp.einsum("kj...,j...->k...", toeplitz, a)
 
 
@@ -114,11 +135,11 @@ def _div(a: jax.Array, b: jax.Array) -> jax.Array:
     """c = a / b: c[k] = (a[k] - sum_{j>=1} b[j] c[k-j]) / b[0]."""
     a, b = _match(a, b)
     a = jnp.broadcast_to(a, jnp.broadcast_shapes(a.shape, b.shape))
-    tail = b.at[0].set(0)
+    tail = jnp.concatenate([jnp.zeros_like(b[:1]), b[1:]])
 
     def step(k, c):
-        return c.at[k].set((a[k] - jnp.sum(tail * _shifted(c, k), axis=0)) / b[0])
-    return lax.fori_loop(0, a.shape[0], step, jnp.zeros_like(a))
+        return _put(c, k, (_at(a, k) - jnp.sum(tail * _shifted(c, k), axis=0)) / b[0])
+    return _loop(0, a.shape[0], step, jnp.zeros_like(a))
 
 
 def _deriv(a: jax.Array) -> jax.Array:
@@ -141,15 +162,15 @@ def _ode(a: jax.Array, y0, alpha: float, beta: float, gamma: float) -> jax.Array
 
     def g(k, y):
         square = jnp.sum(y * _shifted(y, k), axis=0)
-        return (k == 0) * alpha + beta * y[k] + gamma * square
+        return (k == 0) * alpha + beta * _at(y, k) + gamma * square
 
     def step(k, carry):
         y, h = carry
-        y = y.at[k].set(jnp.sum(ja * _shifted(h, k), axis=0) / k)
-        return y, h.at[k].set(g(k, y))
-    y = jnp.zeros_like(a).at[0].set(y0)
-    h = jnp.zeros_like(a).at[0].set(g(0, y))
-    y, _ = lax.fori_loop(1, a.shape[0], step, (y, h))
+        y = _put(y, k, jnp.sum(ja * _shifted(h, k), axis=0) / k)
+        return y, _put(h, k, g(k, y))
+    y = _first(jnp.broadcast_to(jnp.asarray(y0, a.dtype), a.shape[1:]), a.shape[0])
+    h = _put(jnp.zeros_like(a), 0, g(0, y))
+    y, _ = _loop(1, a.shape[0], step, (y, h))
     return y
 
 
@@ -165,10 +186,10 @@ def _sincos(a: jax.Array, sign: float):
         s, c = carry
         s_k = jnp.sum(ja * _shifted(c, k), axis=0) / k
         c_k = sign * jnp.sum(ja * _shifted(s, k), axis=0) / k
-        return s.at[k].set(s_k), c.at[k].set(c_k)
-    s = jnp.zeros_like(a).at[0].set(s0)
-    c = jnp.zeros_like(a).at[0].set(c0)
-    return lax.fori_loop(1, a.shape[0], step, (s, c))
+        return _put(s, k, s_k), _put(c, k, c_k)
+    s = _first(s0, a.shape[0])
+    c = _first(c0, a.shape[0])
+    return _loop(1, a.shape[0], step, (s, c))
 
 
 def _log(a: jax.Array) -> jax.Array:
@@ -183,9 +204,9 @@ def _pow(a: jax.Array, r: float) -> jax.Array:
 
     def step(k, y):  # k a0 y[k] = sum_j (j (r + 1) - k) a[j] y[k - j]
         w = (k_ * (r + 1) - k) * a
-        return y.at[k].set(jnp.sum(w * _shifted(y, k), axis=0) / (k * a[0]))
-    y = jnp.zeros_like(a).at[0].set(a[0] ** r)
-    return lax.fori_loop(1, a.shape[0], step, y)
+        return _put(y, k, jnp.sum(w * _shifted(y, k), axis=0) / (k * a[0]))
+    y = _first(a[0] ** r, a.shape[0])
+    return _loop(1, a.shape[0], step, y)
 
 
 def _ode_exp(a: jax.Array) -> jax.Array:
@@ -195,11 +216,12 @@ def _ode_exp(a: jax.Array) -> jax.Array:
 def _ipow(a: jax.Array, n: int) -> jax.Array:
     if n < 0:
         return _div(_lift(1.0, a), _ipow(a, -n))
-    result, base = _lift(1.0, a), a
-    result = jnp.broadcast_to(result, a.shape) if a.ndim > 1 else result
-    while n:
+    if n == 0:
+        return _lift(jnp.ones(a.shape[1:], a.dtype), a)
+    result, base = None, a
+    while n:  # square and multiply: about log2(n) products
         if n & 1:
-            result = _mul(result, base)
+            result = base if result is None else _mul(result, base)
         n >>= 1
         if n:
             base = _mul(base, base)

@@ -1,0 +1,172 @@
+"""A cache of whole compiled programs, so a repeated command skips tracing too.
+
+JAX's persistent cache skips XLA compilation, but it is looked up by the lowered
+program, so every run still traces and lowers (a quarter of a second for a Taylor
+program, more than the arithmetic by far). autodx knows what it is about to compile
+before tracing: the command, the expression and helpers, the options, the argument
+shapes. That is this cache's key, together with the versions of autodx's own source,
+JAX, jaxlib and the device; the entry is the serialized executable
+(``jax.experimental.serialize_executable``) plus a JSON header describing its outputs,
+so nothing is unpickled. A damaged or unwritable entry is skipped with a warning and
+the program is compiled as usual: the cache never fails a command.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+from ._jax import CacheWarning, active_cache_dir, jax
+
+_MAGIC = b"autodx-program-1\n"
+
+
+def _source_hash() -> str:
+    """A hash of autodx's own modules: a changed program never reuses an old entry."""
+    folder = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name), "rb") as f:
+                h.update(name.encode() + f.read())
+    return h.hexdigest()
+
+
+_ENV: list[str] = []
+
+
+def _environment() -> list[str]:
+    if not _ENV:
+        import jaxlib
+
+        device = jax.devices()[0]
+        _ENV.extend([_source_hash(), jax.__version__, jaxlib.__version__, device.platform,
+                     getattr(device, "device_kind", ""),
+                     str(jax.config.read("jax_enable_x64"))])
+    return _ENV
+
+
+def _shapes(tree) -> list:
+    return [[list(np.shape(a)), str(np.result_type(a))] for a in jax.tree_util.tree_leaves(tree)]
+
+
+def key_for(parts: list, *args) -> str:
+    """The entry name for a program described by ``parts`` called with ``args``."""
+    text = json.dumps([_environment(), parts, _shapes(args),
+                       str(jax.tree_util.tree_structure(args))], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _folder() -> str | None:
+    base = active_cache_dir()
+    return None if base is None else os.path.join(base, "programs")
+
+
+def compiled(jitted: Callable, args: tuple, parts: list | None,
+             options: dict | None = None) -> Callable:
+    """A callable equal to ``jitted`` on ``args``: loaded from the cache when it holds
+    the program, else compiled (with XLA ``options``) and stored. ``parts`` None means:
+    do not cache."""
+    folder = _folder()
+    if parts is None or folder is None:
+        return jitted.lower(*args).compile(options)
+    path = os.path.join(folder, key_for([parts, options], *args) + ".bin")
+    if os.path.exists(path):
+        loaded = _load(path, args)
+        if loaded is not None:
+            return loaded
+    return _compile_and_store(jitted, args, path, options)
+
+
+def _rebuild(paths: list, leaves) -> dict:
+    out: dict = {}
+    for path, leaf in zip(paths, leaves):
+        node = out
+        for k in path[:-1]:
+            node = node.setdefault(k, {})
+        node[path[-1]] = leaf
+    return out
+
+
+def _key(entry) -> Any:
+    return getattr(entry, "key", getattr(entry, "idx", getattr(entry, "name", entry)))
+
+
+def _load(path: str, args: tuple) -> Callable | None:
+    from jax.experimental import serialize_executable as se
+
+    try:
+        with open(path, "rb") as f:
+            blob = f.read()
+        if not blob.startswith(_MAGIC):
+            raise ValueError("not an autodx program")
+        head_end = blob.index(b"\n", len(_MAGIC))
+        header = json.loads(blob[len(_MAGIC):head_end])
+        payload = blob[head_end + 1:]
+        in_tree = jax.tree_util.tree_structure((args, {}))
+        out_tree = jax.tree_util.tree_structure(tuple(range(header["outputs"])))
+        executable = se.deserialize_and_load(payload, in_tree, out_tree)
+    except Exception as e:  # any damage: recompile and overwrite
+        warnings.warn(CacheWarning(f"compile cache entry {os.path.basename(path)} skipped "
+                                   f"({type(e).__name__}: {e}); compiling again"))
+        return None
+    paths = [[k if t == "s" else int(k) for t, k in p] for p in header["paths"]]
+
+    def call(*a):
+        return _rebuild(paths, executable(*a))
+    return call
+
+
+def _compile_and_store(jitted: Callable, args: tuple, path: str,
+                       options: dict | None) -> Callable:
+    from jax.experimental import serialize_executable as se
+
+    lowered = jitted.lower(*args)
+    executable = lowered.compile(options)
+    keys = [list(map(_key, p)) for p, _ in
+            jax.tree_util.tree_flatten_with_path(lowered.out_info)[0]]
+    try:
+        payload, _, _ = se.serialize(executable)
+        paths = [[("s", k) if isinstance(k, str) else ("i", str(k)) for k in p] for p in keys]
+        header = json.dumps({"outputs": len(paths), "paths": paths}).encode()
+        _write(path, _MAGIC + header + b"\n" + payload)
+    except Exception as e:
+        warnings.warn(CacheWarning(f"compile cache: could not store a program "
+                                   f"({type(e).__name__}: {e})"))
+    return executable
+
+
+def remember(parts: list, name: str, compute: Callable[[], Any]) -> Any:
+    """A small JSON value (a chunk size) stored beside the programs under ``parts``."""
+    folder = _folder()
+    if parts[0] is None or folder is None:
+        return compute()
+    path = os.path.join(folder, key_for([parts, name]) + ".json")
+    try:
+        with open(path) as f:
+            return json.load(f)["value"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    value = compute()
+    try:
+        _write(path, json.dumps({"value": value}).encode())
+    except OSError:
+        pass  # an unusable folder is reported when a program is stored
+    return value
+
+
+def _write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a temporary file, renamed)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
