@@ -121,3 +121,16 @@ def test_a_warm_program_is_loaded_without_tracing(tmp_path, expected):
     assert p.returncode == 0 and p.stdout == expected, p.stderr
     cold = run(str(tmp_path / "elsewhere"), prelude=prelude)
     assert cold.returncode == 1 and "traced again" in cold.stderr  # the check can fail
+
+
+def test_a_program_first_found_in_jaxs_cache_is_stored_runnable(tmp_path, expected):
+    # JAX's cache has the program, autodx's does not: the program autodx stores must
+    # still run when loaded (an executable loaded from JAX's cache does not serialize
+    # into one that runs, so autodx compiles afresh before storing)
+    import shutil
+
+    assert run(str(tmp_path)).returncode == 0
+    shutil.rmtree(tmp_path / "programs")
+    for _ in range(2):
+        p = run(str(tmp_path))
+        assert p.returncode == 0 and p.stdout == expected and p.stderr == "", p.stderr

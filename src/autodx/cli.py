@@ -61,9 +61,13 @@ class _Group(typer.core.TyperGroup):
                 raise
             _stderr(f"error: {_one_line(str(e))}")
             sys.exit(e.status)
-        except click.exceptions.Abort:
+        except (typer.Abort, KeyboardInterrupt):
             _stderr("error: interrupted")
             sys.exit(130)
+        except BrokenPipeError:  # `autodx ... | head -1`: the reader has what it wanted
+            sys.stderr = open(os.devnull, "w")
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except Exception as e:  # an internal failure: a bug of autodx, not the user's
             if debug:
                 raise

@@ -78,8 +78,30 @@ def compiled(jitted: Callable, args: tuple, parts: list | None,
     if os.path.exists(path):
         loaded = _load(path, args)
         if loaded is not None:
-            return loaded
+            return _guarded(loaded, lambda: _compile_and_store(jitted, args, path, options),
+                            path)
     return _compile_and_store(jitted, args, path, options)
+
+
+def _guarded(loaded: Callable, recompile: Callable[[], Callable], path: str) -> Callable:
+    """Run a loaded program; if the runtime rejects it, compile afresh instead."""
+    state: dict = {}
+
+    def call(*a):
+        if "fresh" in state:
+            return state["fresh"](*a)
+        try:
+            return loaded(*a)
+        except jax.errors.JaxRuntimeError as e:
+            warnings.warn(CacheWarning(f"compile cache entry {os.path.basename(path)} could "
+                                       f"not run ({_first_line(e)}); compiling again"))
+            state["fresh"] = recompile()
+            return state["fresh"](*a)
+    return call
+
+
+def _first_line(e: BaseException) -> str:
+    return str(e).strip().split("\n")[0][:200]
 
 
 def _rebuild(paths: list, leaves) -> dict:
@@ -123,10 +145,15 @@ def _load(path: str, args: tuple) -> Callable | None:
 
 def _compile_and_store(jitted: Callable, args: tuple, path: str,
                        options: dict | None) -> Callable:
+    from jax._src import config as jax_config
     from jax.experimental import serialize_executable as se
 
     lowered = jitted.lower(*args)
-    executable = lowered.compile(options)
+    # Compile afresh, not from JAX's own cache: an executable that JAX loaded from its
+    # cache serializes to a payload that fails to run once loaded again ("Function
+    # ... not found"), seen with jax 0.10.2 on CPU.
+    with jax_config.enable_compilation_cache(False):
+        executable = lowered.compile(options)
     keys = [list(map(_key, p)) for p, _ in
             jax.tree_util.tree_flatten_with_path(lowered.out_info)[0]]
     try:
