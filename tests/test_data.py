@@ -1,0 +1,127 @@
+"""Points, data files and output files, below the CLI."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from autodx import data, datafiles, outfile
+from autodx.errors import DataError, InputError
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1.5", {None: 1.5}),
+    ("[1,2,3]", {None: [1.0, 2.0, 3.0]}),
+    ("x=1,y=2", {"x": 1.0, "y": 2.0}),
+    ("theta=[0.1,-0.1,0],r=1", {"theta": [0.1, -0.1, 0.0], "r": 1.0}),
+    (" x = -1e-3 , v = [ 1 , 2 ] ", {"x": -0.001, "v": [1.0, 2.0]}),
+])
+def test_parse_at(text, expected):
+    got = {k: v.tolist() for k, v in data.parse_at(text).items()}
+    assert got == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x=", "is not a number"), ("x=1,x=2", "twice"), ("1,2", "NAME=VALUE"),
+    ("[1,,2]", "not a number"), ("[]", "empty"), ("x=[1,2", "brackets"),
+    ("x=abc", "not a number"), ("x=1;y=2", "not a number"),
+])
+def test_parse_at_errors(text, message):
+    with pytest.raises(InputError, match=message):
+        data.parse_at(text)
+
+
+def test_check_point_orders_names_and_checks_vectors():
+    point = data.check_point(data.parse_at("y=2,x=[1,2]"), ["x", "y"], {"x": "indexed"})
+    assert list(point) == ["x", "y"]
+    with pytest.raises(InputError, match="is a vector"):
+        data.check_point(data.parse_at("x=1,y=2"), ["x", "y"], {"x": "indexed"})
+
+
+def test_read_vector_from_text_and_files(tmp_path):
+    assert data.read_vector("[1, 2]", "--hvp").tolist() == [1.0, 2.0]
+    (tmp_path / "v.txt").write_text("1 2\n3,4\n")
+    assert data.read_vector(str(tmp_path / "v.txt"), "--hvp").tolist() == [1, 2, 3, 4]
+    np.save(tmp_path / "v.npy", np.arange(3.0))
+    assert data.read_vector(str(tmp_path / "v.npy"), "--hvp").tolist() == [0, 1, 2]
+    with pytest.raises(InputError):
+        data.read_vector(str(tmp_path / "missing.npy"), "--hvp")
+
+
+def _rows(source, size):
+    return [{k: v.tolist() for k, v in chunk.items()} for chunk in source.chunks(size)]
+
+
+def test_csv_columns_in_any_order_and_chunks(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("v[1],a,v[0]\n1,2,3\n4,5,6\n\n7,8,9\n")
+    source = datafiles.open_source(str(path), ["a", "v"], {}, [])
+    assert source.layout == {"a": None, "v": 2}
+    assert _rows(source, 2) == [{"a": [2.0, 5.0], "v": [[3.0, 1.0], [6.0, 4.0]]},
+                                {"a": [8.0], "v": [[9.0, 7.0]]}]
+
+
+def test_csv_error_line_numbers_count_every_line(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("x\n" + "1\n" * 10 + "oops\n")
+    source = datafiles.open_source(str(path), ["x"], {}, [])
+    with pytest.raises(DataError, match=r"line 12, column 1: 'oops'"):
+        _rows(source, 4)
+
+
+def test_npy_is_memory_mapped_and_sliced(tmp_path):
+    np.save(tmp_path / "x.npy", np.arange(10.0).reshape(5, 2))
+    source = datafiles.open_source(str(tmp_path / "x.npy"), ["x"], {}, [])
+    assert source.total == 5 and source.layout == {"x": 2}
+    assert [len(c["x"]) for c in source.chunks(2)] == [2, 2, 1]
+
+
+def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path):
+    target = tmp_path / "out.npy"
+
+    def half(tmp):
+        with open(tmp, "wb") as f:
+            f.write(b"partial")
+        raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError):
+        outfile.write_atomic(str(target), half)
+    assert os.listdir(tmp_path) == []
+
+
+def test_atomic_write_replaces_only_when_complete(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+
+    def fails(tmp):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        outfile.write_atomic(str(target), fails)
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_progress_bar_only_on_a_terminal_after_a_moment(monkeypatch):
+    from autodx import cli
+
+    class TTY:
+        def isatty(self):
+            return True
+
+        def write(self, text):
+            return len(text)
+
+        def flush(self):
+            pass
+    monkeypatch.setattr(cli.sys, "stderr", TTY())
+    monkeypatch.delenv("CI", raising=False)
+    clock = iter([0.1, 0.2, 1.0, 1.1])
+    with cli._Progress() as progress:
+        progress.clock = lambda: next(clock)
+        progress.start = 0.0
+        progress(10, 100)            # 0.1 s: too soon, nothing shown
+        assert progress.bar is None
+        progress(10, 100)            # 0.2 s
+        progress(10, 100)            # 1.0 s: the bar starts
+        assert progress.bar is not None
+    monkeypatch.setenv("CI", "true")
+    assert not cli._Progress().enabled
