@@ -73,7 +73,7 @@ def compiled(jitted: Callable, args: tuple, parts: list | None,
     do not cache."""
     folder = _folder()
     if parts is None or folder is None:
-        return jitted.lower(*args).compile(options)
+        return _compile(jitted.lower(*args), options)
     path = os.path.join(folder, key_for([parts, options], *args) + ".bin")
     if os.path.exists(path):
         loaded = _load(path, args)
@@ -81,6 +81,17 @@ def compiled(jitted: Callable, args: tuple, parts: list | None,
             return _guarded(loaded, lambda: _compile_and_store(jitted, args, path, options),
                             path)
     return _compile_and_store(jitted, args, path, options)
+
+
+def _compile(lowered, options: dict | None):
+    """Compile with XLA ``options``; a jaxlib that does not know one compiles without."""
+    if options:
+        try:
+            return lowered.compile(options)
+        except jax.errors.JaxRuntimeError as e:
+            if "compile option" not in str(e):
+                raise
+    return lowered.compile()
 
 
 def _guarded(loaded: Callable, recompile: Callable[[], Callable], path: str) -> Callable:
@@ -153,7 +164,7 @@ def _compile_and_store(jitted: Callable, args: tuple, path: str,
     # cache serializes to a payload that fails to run once loaded again ("Function
     # ... not found"), seen with jax 0.10.2 on CPU.
     with jax_config.enable_compilation_cache(False):
-        executable = lowered.compile(options)
+        executable = _compile(lowered, options)
     keys = [list(map(_key, p)) for p, _ in
             jax.tree_util.tree_flatten_with_path(lowered.out_info)[0]]
     try:
