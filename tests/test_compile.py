@@ -122,3 +122,41 @@ def test_oracle_table_is_complete():
     skip = VECTOR_FUNCTIONS | {"sign", "floor", "ceiling", "round", "min", "max",
                                "stop_gradient", "diff"}
     assert set(FUNCTIONS) - skip <= set(SYMPY)
+
+
+def _mp(name):
+    import mpmath
+
+    return {
+        "sin(x)": mpmath.sin, "exp(x)": mpmath.exp, "log(x)": mpmath.log,
+        "tan(x)": mpmath.tan, "atan(x)": mpmath.atan, "sqrt(x)": mpmath.sqrt,
+        "erf(x)": mpmath.erf, "sigmoid(x)": lambda t: 1 / (1 + mpmath.exp(-t)),
+        "tanh(x)": mpmath.tanh, "asin(x)": mpmath.asin, "x**x": lambda t: t ** t,
+        "cosh(x)/(1+x)": lambda t: mpmath.cosh(t) / (1 + t),
+    }[name]
+
+
+HIGH_ORDER = ["sin(x)", "exp(x)", "log(x)", "tan(x)", "atan(x)", "sqrt(x)", "erf(x)",
+              "sigmoid(x)", "tanh(x)", "asin(x)", "x**x", "cosh(x)/(1+x)"]
+
+
+@pytest.mark.parametrize("text", HIGH_ORDER)
+def test_every_rule_holds_at_order_24(text):
+    # oracle: mpmath's derivative at 60 digits (sympy's symbolic diff of tanh at order
+    # 24 takes minutes)
+    import mpmath
+
+    r = autodx.grad(text, order=24, at=0.4)
+    with mpmath.workdps(60):
+        for k in (12, 24):
+            want = float(mpmath.diff(_mp(text), mpmath.mpf("0.4"), k))
+            assert r.derivatives[k] == pytest.approx(want, rel=1e-8), k
+
+
+def test_the_fallback_for_diff_is_exact_at_high_order():
+    # diff() has no tree rule: jet (or nested jvp) takes over, and must stay exact
+    r = autodx.grad("diff(x**3*sin(x), x)", order=12, at=0.7)
+    expr = sp.diff(X ** 3 * sp.sin(X), X)
+    for k in (1, 6, 12):
+        want = float(sp.diff(expr, X, k).subs(X, sp.Rational(7, 10)).evalf(40))
+        assert r.derivatives[k] == pytest.approx(want, rel=1e-10), k

@@ -12,7 +12,6 @@ import time
 from typing import Callable, Sequence
 
 import jax.numpy as jnp
-from jax.experimental import jet
 
 from ._jax import jax
 
@@ -65,6 +64,8 @@ def scalar_derivatives(fun: Callable, order: int, series: Callable | None = None
         return c * jnp.asarray(factorials, c.dtype)
 
     def by_jet(x, *args):
+        from jax.experimental import jet  # only for expressions the tree cannot expand
+
         unit = (jnp.ones_like(x),) + (jnp.zeros_like(x),) * (order - 1)
         value, terms = jet.jet(lambda t: fun(t, *args), (x,), (unit,))
         return jnp.stack([value] + list(terms))
