@@ -15,7 +15,7 @@ from typer import _click as click
 from typing import Annotated
 
 from . import __version__
-from .errors import AutodxError, Status
+from .errors import AutodxError, InputError, Status
 
 
 class Precision(str, enum.Enum):
@@ -372,7 +372,7 @@ def cli_perex(
     """
     p = int(precision.value)
     if not data:
-        raise _usage("perex needs --data FILE: the examples, one per row")
+        raise InputError("perex needs --data FILE: the examples, one per row")
     api, e = _prepare(expr, defs, out)
     keep = fmt in (Format.table, Format.json) and not (out and not out.endswith(".json"))
     with _Progress() as progress:
@@ -395,12 +395,6 @@ def _timing_line(t: dict) -> str:
 
 def _us(seconds: float) -> str:
     return f"{seconds * 1e6:.3g} us" if seconds < 1e-3 else f"{seconds * 1e3:.3g} ms"
-
-
-def _usage(message: str):
-    from .errors import InputError
-
-    return InputError(message)
 
 
 def main() -> None:
