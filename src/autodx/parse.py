@@ -123,7 +123,7 @@ class _Tok:
 def tokenize(text: str, source: str = "expression") -> list[_Tok]:
     """Split ``text`` into tokens, inserting ``*`` for implicit products like ``3x``."""
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"is {len(text)} characters long; the limit is {MAX_LENGTH}",
+        raise ExpressionError(f"{len(text):,} characters, over the limit of {MAX_LENGTH:,}",
                               None, source)
     tokens: list[_Tok] = []
     pos = 0
@@ -186,7 +186,7 @@ class _Parser:
 
     def whole(self) -> Node:
         if self.tok.kind == "end":
-            raise self.fail("is empty")
+            raise self.fail("there is nothing to parse: the text is empty")
         node = self.expr()
         if self.tok.kind != "end":
             raise self.fail(f"unexpected {self.tok.text!r}: expected an operator or the end")
