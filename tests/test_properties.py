@@ -21,10 +21,10 @@ UNARY = {
     "sin": ("sin({})", sp.sin), "cos": ("cos({})", sp.cos), "tanh": ("tanh({})", sp.tanh),
     "atan": ("atan({})", sp.atan), "erf": ("erf({})", sp.erf),
     "sigmoid": ("sigmoid({})", lambda a: 1 / (1 + sp.exp(-a))),
-    "exp": ("exp({}/4)", lambda a: sp.exp(a / 4)),
+    "exp": ("exp(({})/4)", lambda a: sp.exp(a / 4)),
     "log": ("log(1 + ({})^2)", lambda a: sp.log(1 + a ** 2)),
     "sqrt": ("sqrt(2 + sin({}))", lambda a: sp.sqrt(2 + sp.sin(a))),
-    "asinh": ("asinh({})", sp.asinh), "cosh": ("cosh({}/2)", lambda a: sp.cosh(a / 2)),
+    "asinh": ("asinh({})", sp.asinh), "cosh": ("cosh(({})/2)", lambda a: sp.cosh(a / 2)),
     "square": ("({})**2", lambda a: a ** 2), "neg": ("-({})", lambda a: -a),
     "recip": ("1/(2 + cos({}))", lambda a: 1 / (2 + sp.cos(a))),
     "pow": ("(2 + sin({}))**1.5", lambda a: (2 + sp.sin(a)) ** sp.Rational(3, 2)),
@@ -96,3 +96,91 @@ def test_two_variables_tensors_up_to_order_4(tree, x0, y0, order):
         for combo in itertools.product((0, 1), repeat=k):
             want = derivative(expr, [(X, Y)[i] for i in combo], point)
             assert close(tensor[combo], want, rel=1e-8, scale=abs(want) + 1), (text, combo)
+
+
+# ---------------------------------------------------------------- vectors: hessian, hvp, jvp-partial
+
+Z = sp.symbols("z0 z1 z2", real=True)
+COORDS = [X, *Z]  # autodx's order: x, z[0], z[1], z[2]
+VECTOR_LEAVES = {
+    "sum": ("sum(sin(z))", sum(sp.sin(z) for z in Z)),
+    "dot": ("dot(z, z)", sum(z ** 2 for z in Z)),
+    "prod": ("prod(cos(z))", sp.Mul(*(sp.cos(z) for z in Z))),
+    "norm": ("norm(z + 2)", sp.sqrt(sum((z + 2) ** 2 for z in Z))),
+    "max": ("max(z[0], z[1] + 5)", Z[1] + 5),  # smooth where one argument always wins
+}
+
+
+def vector_trees():
+    leaves = st.one_of(st.just(("var", "x")),
+                       st.integers(0, 2).map(lambda i: ("index", i)),
+                       st.sampled_from(sorted(VECTOR_LEAVES)).map(lambda k: ("vec", k)),
+                       st.integers(-3, 3).map(lambda c: ("num", c)))
+
+    def extend(children):
+        return st.one_of(
+            st.tuples(st.sampled_from(sorted(UNARY)), children),
+            st.tuples(st.sampled_from(sorted(BINARY)), children, children))
+    return st.recursive(leaves, extend, max_leaves=6)
+
+
+def render_vector(tree):
+    """Like render(), with vector leaves: z[i], and sum/dot/prod/norm/max of z."""
+    if tree[0] == "var":
+        return "x", X
+    if tree[0] == "index":
+        return f"z[{tree[1]}]", Z[tree[1]]
+    if tree[0] == "vec":
+        return VECTOR_LEAVES[tree[1]]
+    if tree[0] == "num":
+        return f"({tree[1]})", sp.Integer(tree[1])
+    if tree[0] in UNARY:
+        template, build = UNARY[tree[0]]
+        text, expr = render_vector(tree[1])
+        return template.format(text), build(expr)
+    template, build = BINARY[tree[0]]
+    (ta, ea), (tb, eb) = render_vector(tree[1]), render_vector(tree[2])
+    return template.format(ta, tb), build(ea, eb)
+
+
+def _vector_case(tree):
+    text, expr = render_vector(tree)
+    # every coordinate present, so the Hessian is always 4 x 4
+    return f"{text} + x*z[0]*z[1]*z[2]", expr + X * Z[0] * Z[1] * Z[2]
+
+
+vector_points = st.lists(points, min_size=4, max_size=4)
+
+
+@SETTINGS
+@given(vector_trees(), vector_points)
+def test_hessian_with_a_vector_variable(tree, p):
+    text, expr = _vector_case(tree)
+    at = {"x": p[0], "z": p[1:]}
+    point = dict(zip(COORDS, p))
+    h = autodx.hessian(text, at=at)
+    assert h.shape == (4, 4)
+    for i, j in itertools.product(range(4), repeat=2):
+        want = derivative(expr, [COORDS[i], COORDS[j]], point)
+        assert close(h[i, j], want, rel=1e-9, scale=abs(want) + 1), (text, i, j)
+
+
+@SETTINGS
+@given(vector_trees(), vector_points, st.lists(points, min_size=4, max_size=4))
+def test_hessian_vector_product_with_a_vector_variable(tree, p, v):
+    text, expr = _vector_case(tree)
+    point = dict(zip(COORDS, p))
+    hv = autodx.hessian(text, at={"x": p[0], "z": p[1:]}, vector=v)
+    for i in range(4):
+        want = sum(v[j] * derivative(expr, [COORDS[i], COORDS[j]], point) for j in range(4))
+        assert close(hv[i], want, rel=1e-9, scale=sum(map(abs, v)) + abs(want) + 1), (text, i)
+
+
+@SETTINGS
+@given(vector_trees(), vector_points, st.lists(st.integers(0, 3), min_size=1, max_size=4))
+def test_jvp_partial_with_a_vector_variable(tree, p, indices):
+    text, expr = _vector_case(tree)
+    point = dict(zip(COORDS, p))
+    got = autodx.jvp_partial(text, indices, at={"x": p[0], "z": p[1:]})
+    want = derivative(expr, [COORDS[i] for i in indices], point)
+    assert close(float(got[0]), want, rel=1e-8, scale=abs(want) + 1), (text, indices)

@@ -222,7 +222,8 @@ def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
         rows = rows.with_fixed("__hvp__", v)
     results = _run(expr, rows, row, precision, progress,
                    key=["hessian", coords.names, vector is None])
-    return Output("hessian", expr.text, coords.labels, rows.done, results)
+    return Output("hessian", expr.text, coords.labels, rows.done, results,
+                  {} if vector is None else {"hvp": v.tolist()})
 
 
 def _short(labels: list[str]) -> str:

@@ -157,6 +157,18 @@ Data = Annotated[Optional[str], typer.Option(
     "--data", metavar="FILE", show_default=False,
     help="Many points, one per row: .csv (header x,y or x[0],x[1]), .npy, .npz, or - "
          "for CSV on stdin. Variables not in the file come from --at.")]
+Symbolic = Annotated[bool, typer.Option(
+    "--symbolic", help="Show each result's symbolic derivative (sympy, from the parsed "
+                       "expression) beside its number: a column of the table, strings in "
+                       "JSON.")]
+Check = Annotated[bool, typer.Option(
+    "--check", help="Verify every number against the symbolic derivative evaluated at 50 "
+                    "digits (mpmath) and a Richardson finite difference with an error bound; "
+                    "exit status 3 if one disagrees. At most 1,000 points.")]
+SymTimeout = Annotated[float, typer.Option(
+    "--symbolic-timeout", metavar="SECONDS",
+    help="Time limit for sympy in --symbolic and --check; when it runs out the numbers "
+         "are shown without it.")]
 _COMMAND = {"ignore_unknown_options": True}  # an EXPR may start with '-': "-x**2"
 
 
@@ -198,7 +210,7 @@ def _emit(result, fmt: Format, out: Optional[str], precision: int) -> None:
     """Write the finished results: to --out atomically, or to stdout in one piece."""
     from . import outfile, render
 
-    for w in render.nonfinite_warnings(result):
+    for w in render.nonfinite_warnings(result) + result.extra.get("notes", []):
         _stderr(f"warning: {w}")
     if out:
         outfile.write_out(out, lambda: render.document(result), lambda: render.csv_rows(result),
@@ -222,6 +234,41 @@ def _emit(result, fmt: Format, out: Optional[str], precision: int) -> None:
         Console(highlight=False).print(render.table(result, precision))
 
 
+def _trust(symbolic: bool, check: bool, timeout: float, fmt: Format, out: Optional[str]):
+    """The symbolic worker for --symbolic or --check, started at once so that importing
+    sympy overlaps JAX's work; a do-nothing context otherwise."""
+    import contextlib
+
+    if not (symbolic or check):
+        return contextlib.nullcontext()
+    from . import trust
+
+    trust.check_timeout(timeout)
+    if symbolic and (fmt in (Format.csv, Format.plain) and not out or
+                     out and not out.lower().endswith(".json")):
+        raise InputError("--symbolic adds text to the results: use --format table or json, "
+                         "or --out FILE.json")
+    return trust.Worker()
+
+
+def _finish(result, e, worker, symbolic: bool, check: bool, timeout: float, fmt: Format,
+            out: Optional[str], precision: int) -> None:
+    """Ask the worker (if any), write the results, and say how the check went."""
+    if worker is not None:
+        from . import trust
+
+        reply = worker.ask(trust.request(result, e, check, precision), timeout)
+        result.extra["notes"] = trust.attach(result, reply, check, symbolic, timeout,
+                                             precision)
+    _emit(result, fmt, out, precision)
+    if check:
+        from . import trust
+
+        _stderr(trust.summary_line(result))
+        if result.extra["check_summary"]["disagrees"]:
+            raise typer.Exit(Status.CHECK)
+
+
 def _prepare(expr: str, defs, out: Optional[str]):
     from . import api, outfile
 
@@ -243,6 +290,9 @@ def cli_grad(
     precision: Prec = Precision.f64,
     defs: Defs = None,
     out: Out = None,
+    symbolic: Symbolic = False,
+    check: Check = False,
+    symbolic_timeout: SymTimeout = 10.0,
 ) -> None:
     """Derivatives of orders 1..N of a scalar expression.
 
@@ -261,11 +311,12 @@ def cli_grad(
       autodx grad "x**2 * y" --data points.csv --format csv
     """
     p = int(precision.value)
-    api, e = _prepare(expr, defs, out)
-    api.check_order(order, p)
-    with _Progress() as progress:
-        result = api.grad_rows(e, api.plan(e, at or [], data), order, wrt, p, progress)
-    _emit(result, fmt, out, p)
+    with _trust(symbolic, check, symbolic_timeout, fmt, out) as worker:
+        api, e = _prepare(expr, defs, out)
+        api.check_order(order, p)
+        with _Progress() as progress:
+            result = api.grad_rows(e, api.plan(e, at or [], data), order, wrt, p, progress)
+        _finish(result, e, worker, symbolic, check, symbolic_timeout, fmt, out, p)
 
 
 @app.command("hessian", context_settings=_COMMAND)
@@ -282,6 +333,9 @@ def cli_hessian(
     precision: Prec = Precision.f64,
     defs: Defs = None,
     out: Out = None,
+    symbolic: Symbolic = False,
+    check: Check = False,
+    symbolic_timeout: SymTimeout = 10.0,
 ) -> None:
     """The Hessian matrix of a scalar expression, or a Hessian-vector product.
 
@@ -300,11 +354,13 @@ def cli_hessian(
     from . import data as datamod
 
     p = int(precision.value)
-    api, e = _prepare(expr, defs, out)
-    vector = datamod.read_vector(hvp, "--hvp") if hvp is not None else None
-    with _Progress() as progress:
-        result = api.hessian_rows(e, api.plan(e, at or [], data), wrt, vector, p, progress)
-    _emit(result, fmt, out, p)
+    with _trust(symbolic, check, symbolic_timeout, fmt, out) as worker:
+        api, e = _prepare(expr, defs, out)
+        vector = datamod.read_vector(hvp, "--hvp") if hvp is not None else None
+        with _Progress() as progress:
+            result = api.hessian_rows(e, api.plan(e, at or [], data), wrt, vector, p,
+                                      progress)
+        _finish(result, e, worker, symbolic, check, symbolic_timeout, fmt, out, p)
 
 
 @app.command("jvp-partial", context_settings=_COMMAND)
@@ -321,6 +377,9 @@ def cli_jvp_partial(
     precision: Prec = Precision.f64,
     defs: Defs = None,
     out: Out = None,
+    symbolic: Symbolic = False,
+    check: Check = False,
+    symbolic_timeout: SymTimeout = 10.0,
 ) -> None:
     """One mixed partial derivative, without computing any other.
 
@@ -335,11 +394,12 @@ def cli_jvp_partial(
       autodx jvp-partial "prod(x)" --indices 0,2,4 --data points.npy --out d3.npy
     """
     p = int(precision.value)
-    api, e = _prepare(expr, defs, out)
-    with _Progress() as progress:
-        result = api.jvp_partial_rows(e, api.plan(e, at or [], data), indices, wrt, p,
-                                      progress)
-    _emit(result, fmt, out, p)
+    with _trust(symbolic, check, symbolic_timeout, fmt, out) as worker:
+        api, e = _prepare(expr, defs, out)
+        with _Progress() as progress:
+            result = api.jvp_partial_rows(e, api.plan(e, at or [], data), indices, wrt, p,
+                                          progress)
+        _finish(result, e, worker, symbolic, check, symbolic_timeout, fmt, out, p)
 
 
 @app.command("perex", context_settings=_COMMAND)

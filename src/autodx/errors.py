@@ -14,6 +14,7 @@ class Status(enum.IntEnum):
     OK = 0
     INTERNAL = 1
     USAGE = 2
+    CHECK = 3  # --check found a number that disagrees with its references
 
 
 class AutodxError(Exception):

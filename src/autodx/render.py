@@ -136,8 +136,11 @@ def table(out, precision: int = 64):
         points = [out.rows.point(i) for i in range(shown)]
     caption = (f"first {shown} of {out.rows.count} points; use --format csv or json, or "
                "--out FILE, for all") if shown < out.rows.count else None
+    if "check" in out.extra:
+        return _check_table(out, points, title, caption, precision)
+    symbolic = out.extra.get("symbolic", False)
     if out.command == "hessian" and "hessian" in out.results and shown <= WIDE_POINTS \
-            and len(out.coordinates) <= 12:
+            and len(out.coordinates) <= 12 and symbolic is False:
         tables = [_matrix(out, i, points[i], precision) for i in range(shown)]
         return Group(*tables)
     labeled = [entries(out, i) for i in range(shown)]
@@ -148,8 +151,11 @@ def table(out, precision: int = 64):
         t.add_column("derivative" if out.command != "hessian" else "", style="bold")
         for p in points:
             t.add_column(point_text(p, precision), justify="right")
+        if symbolic is not False:
+            t.add_column("symbolic")
         for j, label in enumerate(labels[:MAX_TABLE_ENTRIES]):
-            t.add_row(label, *(number(e[j][1], precision) for e in labeled))
+            t.add_row(label, *(number(e[j][1], precision) for e in labeled),
+                      *([_symbolic_cell(symbolic, j)] if symbolic is not False else []))
         if len(labels) > MAX_TABLE_ENTRIES:
             t.caption = (f"first {MAX_TABLE_ENTRIES} of {len(labels)} entries; use --format "
                          "json or --out FILE for all")
@@ -160,6 +166,77 @@ def table(out, precision: int = 64):
     for p, e in zip(points, labeled):
         t.add_row(point_text(p, precision), *(number(v, precision) for _, v in
                                               e[:MAX_TABLE_ENTRIES]))
+    if symbolic is False:
+        return t
+    s = Table(title="symbolic", title_justify="left", show_edge=False)
+    s.add_column("", style="bold")
+    s.add_column("symbolic")
+    for j, label in enumerate(labels[:MAX_TABLE_ENTRIES]):
+        s.add_row(label, _symbolic_cell(symbolic, j))
+    return Group(t, s)
+
+
+MAX_SYMBOLIC = 300  # characters of a symbolic derivative shown in a table
+
+
+def _symbolic_cell(symbolic, j: int) -> str:
+    if symbolic is None:
+        return "(not available)"
+    text = symbolic[j]
+    return text if len(text) <= MAX_SYMBOLIC else \
+        text[:MAX_SYMBOLIC] + f"... ({len(text):,} characters: see --format json)"
+
+
+_VERDICT_STYLE = {"ok": "green", "disagrees": "bold red", "not checkable": "yellow"}
+
+
+def _check_table(out, points, title, caption, precision):
+    """One row per number: autodx's value, the exact value and a finite difference,
+    each with its distance from autodx's, and the verdict; reasons as numbered notes."""
+    from rich.table import Table
+    from rich.text import Text
+
+    symbolic = out.extra.get("symbolic", False)
+    s = out.extra["check_summary"]
+    t = Table(title=title, title_justify="left", show_edge=False, caption_justify="left")
+    t.add_column("", style="bold")
+    t.add_column("autodx", justify="right")
+    if symbolic is not False:
+        t.add_column("symbolic")
+    for name in ("exact", "error", "finite difference", "error"):
+        t.add_column(name, justify="right")
+    t.add_column("verdict", no_wrap=True)
+    notes: list[str] = []
+    shown = 0
+    for i, p in enumerate(points):
+        if len(points) > 1:
+            t.add_row(Text(f"at {point_text(p, precision)}", style="bold"),
+                      end_section=False)
+        for j, ((label, value), v) in enumerate(zip(entries(out, i), out.extra["check"][i])):
+            if shown == MAX_TABLE_ENTRIES:
+                caption = f"first {MAX_TABLE_ENTRIES} numbers; --format json has all"
+                break
+            shown += 1
+            cells = [label, number(value, precision)]
+            if symbolic is not False:
+                cells.append(_symbolic_cell(symbolic, j) if i == 0 else "")
+            fd = "" if v.fd is None else f"{number(v.fd, precision)} ± {v.fd_bound:.1g}"
+            cells += ["" if v.exact is None else number(v.exact, precision),
+                      "" if v.error is None else f"{v.error:.2g}", fd,
+                      "" if v.fd_error is None else f"{v.fd_error:.2g}"]
+            verdict = Text(v.verdict, style=_VERDICT_STYLE[v.verdict])
+            if v.why:
+                if v.why not in notes:
+                    notes.append(v.why)
+                verdict.append(f" [{notes.index(v.why) + 1}]")
+            cells.append(verdict)
+            t.add_row(*cells, end_section=j == len(out.extra["check"][i]) - 1)
+    lines = ([caption] if caption else []) + [
+        f"[{k}] {why}" for k, why in enumerate(notes, start=1)] + [
+        f"tolerance: {s['relative_tolerance']:g} relative + {s['absolute_tolerance']:g}; "
+        "exact: the symbolic derivative at 50 digits; finite difference: central "
+        "differences, Richardson-extrapolated, ± its error bound"]
+    t.caption = "\n".join(lines)
     return t
 
 
@@ -234,6 +311,15 @@ def document(out) -> dict:
         doc["indices"] = list(out.extra["indices"])
     if "timing" in out.extra:
         doc["timing"] = out.extra["timing"]
+    if "symbolic" in out.extra:
+        from .trust import full_symbolic
+
+        doc["symbolic"] = full_symbolic(out)
+    if "check" in out.extra:
+        doc["check"] = out.extra["check_summary"]
+        for i, (item, row) in enumerate(zip(items, out.extra["check"])):
+            item["check"] = [v.as_json(label) for (label, _), v in zip(entries(out, i), row)]
+    warnings += out.extra.get("notes", [])
     doc.update(results=items, warnings=warnings)
     return doc
 

@@ -1,0 +1,587 @@
+"""The symbolic view and the high-precision references behind ``--symbolic`` and ``--check``.
+
+The validated expression tree (never the user's text) is translated node by node into
+a sympy expression; sympy differentiates it, and the derivatives are evaluated in
+mpmath at 50 digits through closures built from the sympy tree (no ``lambdify``, no
+``eval``). A second, independent reference is a finite difference of the function's
+own values: nested central differences with steps near 1e-12, in mpmath at enough
+digits that rounding cannot matter, Richardson-extrapolated over three step sizes, with
+the last correction as its error bound.
+
+Sympy can take unbounded time on large expressions, so the CLI runs all of this in a
+worker process (``python -m autodx.symbolic``, a JSON request on stdin, a JSON reply on
+stdout) that it kills at the time limit; :func:`references` is the same work in-process.
+"""
+from __future__ import annotations
+
+import fractions
+import itertools
+import json
+import math
+import sys
+from typing import Any, Callable
+
+import mpmath
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from . import parse as P
+from .errors import ExpressionError
+
+DIGITS = 50            # mpmath digits of the symbolic reference
+STEP_BITS = 40         # finite-difference step: 2**-40 (about 1e-12) times the point's scale
+KINK = 1e-9            # a non-smooth node this close to its kink makes a point uncheckable
+
+
+# ---------------------------------------------------------------- functions sympy lacks
+
+class stop_gradient(sp.Function):  # noqa: N801  (printed as written)
+    """The value of its argument, with derivative zero, as autodx defines it."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+
+class sigmoid(sp.Function):  # noqa: N801
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
+
+
+class cbrt(sp.Function):  # noqa: N801  (the real cube root: sympy's is complex for x < 0)
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return 1 / (3 * cbrt(self.args[0]) ** 2)
+
+
+class _Step(sp.Function):
+    """Piecewise constant: derivative zero away from its jumps."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+
+class floor(_Step):  # noqa: N801
+    pass
+
+
+class ceiling(_Step):  # noqa: N801
+    pass
+
+
+class round(_Step):  # noqa: N801,A001
+    pass
+
+
+_SIMPLE = {
+    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "asin": sp.asin, "acos": sp.acos,
+    "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "asinh": sp.asinh,
+    "acosh": sp.acosh, "atanh": sp.atanh, "exp": sp.exp, "sqrt": sp.sqrt, "erf": sp.erf,
+    "abs": sp.Abs, "sign": sp.sign, "cbrt": cbrt, "sigmoid": sigmoid, "floor": floor,
+    "ceiling": ceiling, "round": round, "stop_gradient": stop_gradient,
+}
+
+
+# ---------------------------------------------------------------- tree -> sympy
+
+Value = Any  # a sympy expression, or a list of them for a vector
+
+
+def number(value: float) -> sp.Expr:
+    """The exact rational of a number's shortest decimal text: 0.1 is 1/10."""
+    q = fractions.Fraction(repr(float(value)))
+    return sp.Integer(q.numerator) if q.denominator == 1 else sp.Rational(q.numerator,
+                                                                         q.denominator)
+
+
+def symbols(layout: dict[str, int | None]) -> dict[str, Value]:
+    """A real sympy symbol per scalar variable, one per entry of a vector (``z[0]``)."""
+    return {name: sp.Symbol(name, real=True) if size is None else
+            [sp.Symbol(f"{name}[{i}]", real=True) for i in range(size)]
+            for name, size in layout.items()}
+
+
+def to_sympy(tree: P.Node, helpers: dict[str, P.Helper], env: dict[str, Value]) -> Value:
+    """The sympy expression of a validated tree, with variables taken from ``env``."""
+    return _Translator(helpers).build(tree, env)
+
+
+def _map(fn: Callable, *args: Value) -> Value:
+    """Apply a scalar function elementwise, broadcasting scalars against vectors."""
+    sizes = {len(a) for a in args if isinstance(a, list)}
+    if not sizes:
+        return fn(*args)
+    if len(sizes) > 1:
+        raise ExpressionError("vectors of different lengths: " + ", ".join(map(str, sizes)))
+    n = sizes.pop()
+    return [fn(*(a[i] if isinstance(a, list) else a for a in args)) for i in range(n)]
+
+
+def _power(a, b):
+    """a**b, left unevaluated when both are numbers and the exact result would have more
+    than 1,000 digits (9**9**9 is a 370-million-digit integer)."""
+    if isinstance(a, sp.Number) and isinstance(b, sp.Number) and a != 0:
+        digits = float(b) * math.log10(abs(float(a))) if abs(float(a)) != 1 else 0
+        if abs(digits) > 1000:
+            return sp.Pow(a, b, evaluate=False)
+    return a ** b
+
+
+def _vector(name: str, v: Value) -> list:
+    if not isinstance(v, list):
+        raise ExpressionError(f"{name}() needs a vector argument, got a scalar")
+    return v
+
+
+class _Translator:
+    def __init__(self, helpers: dict[str, P.Helper]):
+        self.helpers = helpers
+
+    def build(self, node: P.Node, env: dict[str, Value]) -> Value:
+        if isinstance(node, P.Num):
+            return number(node.value)
+        if isinstance(node, P.Name):
+            if node.id == "pi":
+                return sp.pi
+            if node.id == "E":
+                return sp.E
+            return env[node.id]
+        if isinstance(node, P.Index):
+            v = env[node.id]
+            if not isinstance(v, list) or not -len(v) <= node.index < len(v):
+                raise ExpressionError(f"{node.id}[{node.index}] is not an entry of a vector",
+                                      node.col)
+            return v[node.index]
+        if isinstance(node, P.Neg):
+            return _map(lambda a: -a, self.build(node.operand, env))
+        if isinstance(node, P.Bin):
+            left, right = self.build(node.left, env), self.build(node.right, env)
+            op = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+                  "/": lambda a, b: a / b, "**": _power}[node.op]
+            return _map(op, left, right)
+        assert isinstance(node, P.Call), node
+        return self.call(node, env)
+
+    def call(self, node: P.Call, env: dict[str, Value]) -> Value:
+        name = node.func
+        if name == "diff":
+            return self.diff(node, env)
+        args = [self.build(a, env) for a in node.args]
+        if name in self.helpers:
+            helper = self.helpers[name]
+            return self.build(helper.body, {**env, **dict(zip(helper.params, args))})
+        if name in _SIMPLE:
+            return _map(_SIMPLE[name], *args)
+        if name == "log":
+            return _map(sp.log, args[0]) if len(args) == 1 else \
+                _map(lambda x, b: sp.log(x) / sp.log(b), *args)
+        if name == "atan2":
+            return _map(sp.atan2, *args)
+        if name in ("min", "max"):
+            fn = sp.Min if name == "min" else sp.Max
+            return fn(*args[0]) if len(args) == 1 and isinstance(args[0], list) else \
+                _map(fn, *args)
+        if name == "dot":
+            a, b = _vector("dot", args[0]), _vector("dot", args[1])
+            if len(a) != len(b):
+                raise ExpressionError(f"dot() of vectors of lengths {len(a)} and {len(b)}",
+                                      node.col)
+            return sp.Add(*(x * y for x, y in zip(a, b)))
+        if name == "sum":
+            return sp.Add(*_vector("sum", args[0]))
+        if name == "prod":
+            return sp.Mul(*_vector("prod", args[0]))
+        if name == "norm":
+            return sp.sqrt(sp.Add(*(x ** 2 for x in _vector("norm", args[0]))))
+        raise ExpressionError(f"unknown function {name!r}", node.col)
+
+    def diff(self, node: P.Call, env: dict[str, Value]) -> Value:
+        """diff(e, v, n): e differentiated in v as an independent input, then v put back."""
+        var = node.args[1].id
+        n = int(node.args[2].value) if len(node.args) > 2 else 1
+        here = env[var]
+        if isinstance(here, list):
+            if n != 1:
+                raise ExpressionError(f"diff(e, {var}, {n}): {var} is a vector; only the "
+                                      "gradient (n = 1) is available", node.col)
+            ts = [sp.Dummy(f"{var}{i}", real=True) for i in range(len(here))]
+            inner = self.build(node.args[0], {**env, var: ts})
+            if isinstance(inner, list):
+                raise ExpressionError(f"diff(e, {var}) with vector {var} needs a scalar e",
+                                      node.col)
+            back = dict(zip(ts, here))
+            return [sp.diff(inner, t).xreplace(back) for t in ts]
+        t = sp.Dummy(var, real=True)
+        inner = self.build(node.args[0], {**env, var: t})
+        return _map(lambda e: sp.diff(e, t, n).xreplace({t: here}), inner)
+
+
+class _Printer(StrPrinter):
+    """sympy's text, in the names of autodx's expression language where they differ."""
+
+    def _print_Abs(self, e):
+        return f"abs({self._print(e.args[0])})"
+
+
+def text(e: Value) -> str:
+    """An expression as text, e.g. ``3*x**2 + 4*x - 3``."""
+    return _Printer().doprint(e)
+
+
+# ---------------------------------------------------------------- sympy -> mpmath closures
+
+def _mp_power(b, e):
+    """b**e, except that a result with a decimal exponent beyond a million (far outside
+    every float) is inf or 0 at once instead of being computed."""
+    if isinstance(b, mpmath.mpf) and isinstance(e, mpmath.mpf) and b > 0 and \
+            abs(e * mpmath.log(b)) > 1e6:
+        return mpmath.inf if e * mpmath.log(b) > 0 else mpmath.mpf(0)
+    return mpmath.power(b, e)
+
+
+def _heaviside(x, *_):
+    return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(0.5))
+
+
+def _dirac(x, *_):
+    return mpmath.mpf(0) if x != 0 else mpmath.inf
+
+
+def _sign(x):
+    return mpmath.mpf(mpmath.sign(x))
+
+
+def _real_cbrt(x):
+    return mpmath.sign(x) * mpmath.cbrt(abs(x))
+
+
+def _round_even(x):
+    return mpmath.nint(x)
+
+
+_MP: dict[type, Callable] = {
+    sp.sin: mpmath.sin, sp.cos: mpmath.cos, sp.tan: mpmath.tan, sp.asin: mpmath.asin,
+    sp.acos: mpmath.acos, sp.atan: mpmath.atan, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh,
+    sp.tanh: mpmath.tanh, sp.asinh: mpmath.asinh, sp.acosh: mpmath.acosh,
+    sp.atanh: mpmath.atanh, sp.exp: mpmath.exp, sp.log: mpmath.log, sp.erf: mpmath.erf,
+    sp.Abs: abs, sp.sign: _sign, sp.atan2: mpmath.atan2, sp.Heaviside: _heaviside,
+    sp.DiracDelta: _dirac, sp.re: mpmath.re, sp.im: mpmath.im,
+    sp.conjugate: mpmath.conj, stop_gradient: lambda x: x,
+    sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)), cbrt: _real_cbrt, floor: mpmath.floor,
+    ceiling: mpmath.ceil, round: _round_even,
+    sp.Min: lambda *a: min(a), sp.Max: lambda *a: max(a),
+}
+
+
+def mp_function(expr: sp.Expr, order: list[sp.Symbol]) -> Callable[[list], Any]:
+    """``expr`` as a function of mpmath numbers for ``order``'s symbols, built as nested
+    closures from the sympy tree. Runs at the caller's ``mpmath.mp.dps``."""
+    position = {s: i for i, s in enumerate(order)}
+
+    def build(e) -> Callable:
+        if e in position:
+            i = position[e]
+            return lambda v: v[i]
+        if e.is_Integer:
+            k = int(e)
+            return lambda v: mpmath.mpf(k)
+        if e.is_Rational:
+            p, q = int(e.p), int(e.q)
+            return lambda v: mpmath.mpf(p) / q
+        if e is sp.pi:
+            return lambda v: +mpmath.pi
+        if e is sp.E:
+            return lambda v: +mpmath.e
+        if e.is_Float:
+            f = mpmath.mpf(e)
+            return lambda v: f
+        if e in (sp.zoo, sp.oo, sp.S.NegativeInfinity, sp.nan):
+            value = {sp.oo: mpmath.inf, sp.S.NegativeInfinity: -mpmath.inf}.get(e, mpmath.nan)
+            return lambda v: value
+        if e is sp.S.ImaginaryUnit:
+            return lambda v: mpmath.mpc(0, 1)
+        parts = [build(a) for a in e.args]
+        if e.is_Add:
+            return lambda v: mpmath.fsum(p(v) for p in parts)
+        if e.is_Mul:
+            return lambda v: mpmath.fprod(p(v) for p in parts)
+        if e.is_Pow:
+            base, exponent = parts
+            if e.exp.is_Integer:
+                k = int(e.exp)
+                return lambda v: base(v) ** k
+            return lambda v: _mp_power(base(v), exponent(v))
+        fn = _MP.get(type(e)) or _MP.get(e.func)
+        if fn is None:
+            raise NotImplementedError(f"no high-precision rule for {e.func}")
+        return lambda v: fn(*(p(v) for p in parts))
+    return build(expr if isinstance(expr, sp.Basic) else sp.Integer(expr))
+
+
+# ---------------------------------------------------------------- the request and reply
+
+def references(request: dict) -> dict:
+    """Everything ``--symbolic`` and ``--check`` need, from a request of plain data.
+
+    Request keys: ``text``, ``defs`` (helper texts), ``layout`` (variable -> vector
+    length or None), ``coords`` (the differentiated labels), ``entries`` (one per
+    result: a list of coordinate positions, ``[]`` for f itself; or ``{"hvp": i}``),
+    ``hvp`` (the vector, or None), ``points`` (variable -> value, one per row to
+    check), ``check`` (bool).
+
+    Reply keys: ``symbolic`` (a string per entry) and, with ``check``, ``checks``: per
+    point, per entry, ``{"exact", "fd", "fd_bound", "why"}`` (floats or None; ``why``
+    says why a reference is missing).
+    """
+    helpers = {}
+    for d in request["defs"]:
+        h = P.parse_def(d)
+        helpers[h.name] = h
+    tree = P.parse(request["text"])
+    P.analyze(tree, helpers)
+    env = symbols(request["layout"])
+    f = to_sympy(tree, helpers, env)
+    if isinstance(f, list):
+        raise ExpressionError("the expression is a vector; a scalar is needed")
+    flat = _flat_symbols(env)
+    coords = [flat[label] for label in request["coords"]]
+    hvp = [number(v) for v in request["hvp"]] if request.get("hvp") is not None else None
+    exprs = [_entry(f, coords, e, hvp) for e in request["entries"]]
+    reply: dict[str, Any] = {"symbolic": [text(e) for e in exprs]}
+    if request.get("check"):
+        checker = _Checker(f, exprs, list(flat.values()), coords, request["entries"], hvp)
+        reply["checks"] = [checker.at(_flat_point(p, flat)) for p in request["points"]]
+    return reply
+
+
+def _flat_symbols(env: dict[str, Value]) -> dict[str, sp.Symbol]:
+    out = {}
+    for name in sorted(env):
+        v = env[name]
+        for s in (v if isinstance(v, list) else [v]):
+            out[s.name] = s
+    return out
+
+
+def _flat_point(point: dict, flat: dict[str, sp.Symbol]) -> list:
+    values = {}
+    for name, v in point.items():
+        if isinstance(v, list):
+            values.update({f"{name}[{i}]": x for i, x in enumerate(v)})
+        else:
+            values[name] = v
+    return [values[label] for label in flat]
+
+
+def _entry(f: sp.Expr, coords: list, entry, hvp) -> sp.Expr:
+    if isinstance(entry, dict):  # row i of H v
+        i = entry["hvp"]
+        return sp.Add(*(vj * sp.diff(f, coords[i], coords[j])
+                         for j, vj in enumerate(hvp) if vj != 0))
+    return sp.diff(f, *(coords[i] for i in entry)) if entry else f
+
+
+class _Checker:
+    """High-precision references at points: the symbolic value and a finite difference."""
+
+    def __init__(self, f, exprs, order, coords, entries, hvp):
+        self.order = order
+        self.coords = coords
+        self.entries = entries
+        self.hvp = hvp
+        self.f = mp_function(f, order)
+        self.exprs = []
+        for e in exprs:
+            try:
+                self.exprs.append(mp_function(e, order))
+            except NotImplementedError as why:
+                self.exprs.append(str(why))
+        self.kinks = _kinks([f, *exprs], order)
+        self.stopped = bool(f.atoms(stop_gradient))
+
+    def at(self, values: list[float]) -> list[dict]:
+        x = [mpmath.mpf(v) for v in values]
+        with mpmath.workdps(DIGITS):
+            kink = self.kink(x)
+        value = self.exact(self.f, x)
+        if value["why"] is not None:  # derivatives of a function that is not real here
+            kink = value["why"].replace("the exact value", "the function")
+        out = []
+        for entry, expr in zip(self.entries, self.exprs):
+            item = {"exact": None, "fd": None, "fd_bound": None, "why": kink if entry else None}
+            if kink is None or not entry:
+                item.update(self.exact(expr, x))
+                item.update(self.finite_difference(entry, x))
+            out.append(item)
+        return out
+
+    def kink(self, x) -> str | None:
+        for what, arg_fns, test in self.kinks:
+            try:
+                args = [fn(x) for fn in arg_fns]
+                if test(args):
+                    return f"{what} is not smooth at this point"
+            except (ArithmeticError, ValueError, TypeError):
+                return f"{what} cannot be evaluated here"
+        return None
+
+    def exact(self, expr, x) -> dict:
+        if isinstance(expr, str):
+            return {"why": expr}
+        with mpmath.workdps(DIGITS):
+            value, why = _real(expr, x)
+        return {"exact": value, "why": why}
+
+    def finite_difference(self, entry, x) -> dict:
+        if not entry:  # the value itself: the symbolic reference is all there is
+            return {}
+        if self.stopped:
+            return {"fd_why": "stop_gradient hides derivatives from the function's values"}
+        scale = max([1.0] + [abs(float(v)) for v in x])
+        if isinstance(entry, dict):
+            directions = [_unit(len(x), self.order.index(self.coords[entry["hvp"]])),
+                          self._hvp_direction(len(x))]
+        else:
+            directions = [_unit(len(x), self.order.index(self.coords[i])) for i in entry]
+        k = len(directions)
+        digits = 30 + math.ceil(k * STEP_BITS * math.log10(2)) + 2 * k
+        with mpmath.workdps(digits):
+            h = mpmath.mpf(2) ** -STEP_BITS * mpmath.mpf(scale)
+            try:
+                levels = [_central(self.f, x, directions, h / 2 ** j) for j in range(3)]
+            except (ArithmeticError, ValueError, TypeError):
+                return {"fd_why": "the function cannot be evaluated near the point"}
+            if any(not _is_real(d) for d, _ in levels):
+                return {"fd_why": "the function is not real near the point"}
+            (d0, _), (d1, _), (d2, rounding) = levels
+            r01, r12 = (4 * d1 - d0) / 3, (4 * d2 - d1) / 3
+            best = (16 * r12 - r01) / 15
+            bound = abs(best - r12) + rounding
+            return {"fd": float(best), "fd_bound": float(bound)}
+
+    def _hvp_direction(self, n):
+        d = [0] * n
+        for c, vj in zip(self.coords, self.hvp):
+            d[self.order.index(c)] = vj
+        return d
+
+
+def _unit(n: int, i: int) -> list:
+    d = [0] * n
+    d[i] = 1
+    return d
+
+
+def _central(f, x, directions, h):
+    """Nested central differences of f at x along ``directions`` (step h each; a
+    direction repeated a times takes the a-th difference, a + 1 values); returns the
+    estimate and a bound on its rounding error."""
+    groups: dict[tuple, int] = {}
+    for d in directions:
+        groups[tuple(d)] = groups.get(tuple(d), 0) + 1
+    stencils = [[(mpmath.mpf(a) / 2 - j, (-1) ** j * math.comb(a, j)) for j in range(a + 1)]
+                for a in groups.values()]
+    total = mpmath.mpf(0)
+    magnitude = mpmath.mpf(0)
+    for choice in itertools.product(*stencils):
+        point = list(x)
+        weight = 1
+        for (offset, w), d in zip(choice, groups):
+            weight *= w
+            for i, di in enumerate(d):
+                if di:
+                    point[i] += offset * h * di
+        value = f(point)
+        if not _is_real(value):
+            return value, 0
+        total += weight * value
+        magnitude += abs(weight * value)
+    k = len(directions)
+    eps = mpmath.mpf(10) ** (-mpmath.mp.dps + 3)
+    return total / h ** k, magnitude * eps / h ** k
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, mpmath.mpf) and mpmath.isfinite(v)
+
+
+def _real(fn, x) -> tuple[float | None, str | None]:
+    try:
+        value = fn(x)
+    except (ArithmeticError, ValueError, TypeError):
+        return None, "the exact value cannot be evaluated here (outside the domain)"
+    if isinstance(value, mpmath.mpc):
+        if abs(value.imag) > 0:
+            return None, "the exact value is not real here (outside the domain)"
+        value = value.real
+    if not mpmath.isfinite(value):
+        return None, "the exact value is infinite here (a singularity, or far beyond every float)"
+    if abs(value) > mpmath.mpf(1.7976931348623157e308):
+        return None, "the exact value is beyond the range of float64"
+    return float(value), None
+
+
+def _kinks(exprs, order):
+    """(name, argument functions, test) for every non-smooth node of ``exprs``."""
+    found = []
+    seen = set()
+    for e in exprs:
+        for node in sp.preorder_traversal(e):
+            kind = type(node)
+            if node in seen or kind not in (sp.Abs, sp.sign, sp.Heaviside, sp.DiracDelta,
+                                            floor, ceiling, round, sp.Min, sp.Max, cbrt):
+                continue
+            seen.add(node)
+            args = [mp_function(a, order) for a in node.args[:1 if kind in (
+                sp.Heaviside, sp.DiracDelta) else None]]
+            name = {sp.Abs: "abs", sp.Heaviside: "a step of min/max/abs",
+                    sp.DiracDelta: "a step of sign"}.get(kind, kind.__name__.lower())
+            found.append((f"{name}({node.args[0]}{', ...' if len(node.args) > 1 else ''})",
+                          args, _TESTS[kind]))
+    return found
+
+
+def _near(a, target) -> bool:
+    return abs(a - target) <= KINK * max(1, abs(a))
+
+
+_TESTS = {
+    sp.Abs: lambda a: _near(a[0], 0), sp.sign: lambda a: _near(a[0], 0),
+    sp.Heaviside: lambda a: _near(a[0], 0), sp.DiracDelta: lambda a: _near(a[0], 0),
+    cbrt: lambda a: _near(a[0], 0),
+    floor: lambda a: _near(a[0], mpmath.nint(a[0])),
+    ceiling: lambda a: _near(a[0], mpmath.nint(a[0])),
+    round: lambda a: _near(a[0] - mpmath.floor(a[0]), 0.5),
+    sp.Min: lambda a: any(_near(p, q) for p, q in itertools.combinations(a, 2)),
+    sp.Max: lambda a: any(_near(p, q) for p, q in itertools.combinations(a, 2)),
+}
+
+
+# ---------------------------------------------------------------- the worker process
+
+def _worker() -> None:
+    """``python -m autodx.symbolic``: one JSON request on stdin, one JSON reply."""
+    try:
+        import resource
+
+        limit = 4 << 30  # sympy on a hostile expression must not take the machine down
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+    request = json.loads(sys.stdin.read())
+    try:
+        reply = references(request)
+    except (ExpressionError, NotImplementedError, MemoryError, RecursionError) as e:
+        reply = {"error": f"{type(e).__name__}: {e}" if not isinstance(e, ExpressionError)
+                 else str(e)}
+    sys.stdout.write(json.dumps(reply))
+
+
+if __name__ == "__main__":
+    _worker()

@@ -1,0 +1,300 @@
+"""--symbolic and --check through the CLI, and the references behind them.
+
+Oracles: closed forms, and sympy expressions built here by hand (tests/oracle.py), never
+autodx's own translation.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from conftest import assert_user_error, cli
+from oracle import X, Y
+
+from autodx import symbolic, trust
+
+
+def _same(text: str, want: sp.Expr, symbols: dict) -> bool:
+    """autodx's symbolic text equals ``want``: read back with sympy (our own output, in a
+    test) and compared by simplifying the difference."""
+    got = sp.parse_expr(text.replace("[", "_").replace("]", ""), local_dict=symbols)
+    return sp.simplify(got - want) == 0
+
+
+def _checks(doc) -> list[dict]:
+    return [c for item in doc["results"] for c in item["check"]]
+
+
+# ---------------------------------------------------------------- --symbolic
+
+def test_symbolic_derivatives_of_the_headline_example_in_json():
+    doc = cli("grad", "x**3+2*x**2-3*x+1", "--order", "3", "--at", "1", "--symbolic",
+              "--format", "json").json()
+    f = X ** 3 + 2 * X ** 2 - 3 * X + 1
+    sym = doc["symbolic"]
+    assert _same(sym["value"], f, {"x": X})
+    for k in (1, 2, 3):
+        assert _same(sym["derivatives"][str(k)], sp.diff(f, X, k), {"x": X})
+    assert doc["results"][0]["derivatives"] == {"1": 4.0, "2": 10.0, "3": 6.0}
+
+
+def test_symbolic_tensor_of_a_vector_expression_is_a_nested_list():
+    doc = cli("grad", "x*z[0]**2 + sin(z[1])", "--order", "2", "--at", "x=1,z=[2,3]",
+              "--symbolic", "--format", "json").json()
+    z0, z1 = sp.symbols("z_0 z_1", real=True)
+    names = {"x": X, "z_0": z0, "z_1": z1}
+    f = X * z0 ** 2 + sp.sin(z1)
+    coords = [X, z0, z1]
+    hess = doc["symbolic"]["derivatives"]["2"]
+    assert len(hess) == 3 and all(len(row) == 3 for row in hess)
+    for i in range(3):
+        assert _same(doc["symbolic"]["derivatives"]["1"][i], sp.diff(f, coords[i]), names)
+        for j in range(3):
+            assert _same(hess[i][j], sp.diff(f, coords[i], coords[j]), names)
+
+
+def test_symbolic_column_in_the_table():
+    run = cli("grad", "sin(x)**2", "--at", "0.5", "--symbolic")
+    assert run.code == 0, run
+    assert "symbolic" in run.stdout
+    assert "2*sin(x)*cos(x)" in run.stdout
+
+
+def test_symbolic_hessian_hvp_and_jvp_partial():
+    h = cli("hessian", "x**2*y + y**3", "--at", "x=1,y=2", "--symbolic",
+            "--format", "json").json()
+    f = X ** 2 * Y + Y ** 3
+    names = {"x": X, "y": Y}
+    for i, a in enumerate((X, Y)):
+        for j, b in enumerate((X, Y)):
+            assert _same(h["symbolic"]["hessian"][i][j], sp.diff(f, a, b), names)
+    hv = cli("hessian", "x**2*y + y**3", "--at", "x=1,y=2", "--hvp", "[1,2]", "--symbolic",
+             "--format", "json").json()
+    for i, a in enumerate((X, Y)):
+        want = sp.diff(f, a, X) + 2 * sp.diff(f, a, Y)
+        assert _same(hv["symbolic"]["hvp"][i], want, names)
+    j = cli("jvp-partial", "x**2*y**3", "--indices", "x,y,y", "--at", "x=1,y=2",
+            "--symbolic", "--format", "json").json()
+    assert _same(j["symbolic"]["value"], sp.diff(X ** 2 * Y ** 3, X, Y, Y), names)
+    assert j["results"][0]["value"] == 24.0  # 12 x y
+
+
+def test_symbolic_follows_helpers_diff_and_stop_gradient():
+    # the meta-gradient seed: L(w - 0.1 L'(w)), and stop_gradient as a zero derivative
+    doc = cli("grad", "L(w - 0.1*diff(L(w), w)) + stop_gradient(w)*w", "--def",
+              "L(u) = (u*a - 1)**2", "--wrt", "w", "--at", "w=0.3,a=2", "--symbolic",
+              "--check", "--format", "json").json()
+    w, a = sp.symbols("w a", real=True)
+    L = lambda u: (u * a - 1) ** 2  # noqa: E731
+    inner = w - sp.Rational(1, 10) * sp.diff(L(w), w)
+    want = sp.diff(L(inner), w) + w  # d/dw of stop_gradient(w)*w is stop_gradient(w) = w
+    assert _same(doc["symbolic"]["derivatives"]["1"].replace("stop_gradient", ""), want,
+                 {"w": w, "a": a})
+    checks = _checks(doc)
+    assert [c["verdict"] for c in checks] == ["ok", "ok"]
+    assert "stop_gradient" in checks[1]["why"] and checks[1]["fd"] is None
+    value = float(want.subs({w: 0.3, a: 2}))
+    assert math.isclose(doc["results"][0]["derivatives"]["1"], value, rel_tol=1e-12)
+
+
+def test_symbolic_needs_a_text_format(tmp_cwd):
+    assert_user_error(cli("grad", "x**2", "--at", "1", "--symbolic", "--format", "csv"),
+                      "--symbolic")
+    assert_user_error(cli("grad", "x**2", "--at", "1", "--symbolic", "--out", "d.npy"),
+                      "--symbolic")
+    assert not (tmp_cwd / "d.npy").exists()
+    assert_user_error(cli("grad", "x**2", "--at", "1", "--symbolic",
+                          "--symbolic-timeout", "0"), "--symbolic-timeout")
+
+
+def test_sympy_time_limit_still_prints_the_numbers():
+    # 40 derivatives of this composition take sympy minutes; autodx's Taylor mode not
+    run = cli("grad", "exp(sin(x)*cos(x)*tan(x))/(1 + x**2)", "--order", "40", "--at",
+              "0.3", "--symbolic", "--symbolic-timeout", "0.5", "--format", "json")
+    doc = run.json()
+    assert doc["symbolic"] is None
+    assert any("--symbolic-timeout" in w for w in doc["warnings"])
+    assert "warning: sympy did not finish within 0.5 s" in run.stderr
+    assert len(doc["results"][0]["derivatives"]) == 40
+
+
+def test_huge_constant_powers_do_not_stall_sympy():
+    doc = cli("grad", "9**9**9**9*x", "--at", "1", "--symbolic", "--check",
+              "--format", "json").json()
+    assert doc["symbolic"]["derivatives"]["1"] == "9**(9**387420489)"
+    assert {c["verdict"] for c in _checks(doc)} == {"not checkable"}
+
+
+# ---------------------------------------------------------------- --check
+
+def test_check_of_the_headline_example():
+    run = cli("grad", "x**3+2*x**2-3*x+1", "--order", "3", "--at", "1", "--check",
+              "--format", "json")
+    doc = run.json()
+    checks = _checks(doc)
+    assert [c["entry"] for c in checks] == ["f", "df/dx", "d2f/dx^2", "d3f/dx^3"]
+    assert [c["exact"] for c in checks] == [1.0, 4.0, 10.0, 6.0]
+    for c in checks[1:]:
+        assert c["verdict"] == "ok" and c["why"] is None
+        assert abs(c["fd"] - c["exact"]) <= c["fd_bound"] + 1e-12
+        assert c["fd_bound"] < 1e-20
+    assert doc["check"] == {"relative_tolerance": 1e-8, "absolute_tolerance": 1e-12,
+                            "ok": 4, "disagrees": 0, "not_checkable": 0}
+    assert "check: 4 of 4 numbers ok" in run.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["grad", "sin(x)*exp(x)", "--order", "50", "--at", "0.5"],
+    ["grad", "x*y**2 + atan2(y, x) + erf(x*y)", "--order", "3", "--at", "x=0.7,y=-0.4"],
+    ["hessian", "dot(z, z)*norm(z) + prod(z)", "--at", "[1,2,3]"],
+    ["hessian", "sum(exp(z))*z[0]", "--at", "[0.1,0.2,0.3]", "--hvp", "[1,-1,2]"],
+    ["jvp-partial", "prod(sin(z))", "--indices", "0,1,1,2", "--at", "[0.3,0.4,0.5]"],
+    ["grad", "log(x + 1, 3) + cbrt(x) + sigmoid(x) + acosh(x + 2)", "--order", "4", "--at",
+     "-0.8"],
+    ["grad", "x**2 + y", "--order", "2", "--at", "x=1,y=2", "--precision", "32"],
+])
+def test_check_passes_on_smooth_points(args):
+    run = cli(*args, "--check", "--format", "json")
+    doc = run.json()
+    verdicts = {c["verdict"] for c in _checks(doc)}
+    assert verdicts == {"ok"}, _checks(doc)
+    # both references were used for every derivative
+    assert all(c["fd"] is not None for c in _checks(doc) if c["entry"] != "f")
+
+
+def test_order_50_check_against_the_closed_form():
+    # d^n/dx^n e^x sin x = 2^(n/2) e^x sin(x + n pi / 4)
+    doc = cli("grad", "sin(x)*exp(x)", "--order", "50", "--at", "0.5", "--check",
+              "--format", "json").json()
+    c = _checks(doc)[-1]
+    want = 2 ** 25 * math.exp(0.5) * math.sin(0.5 + 50 * math.pi / 4)
+    assert math.isclose(c["exact"], want, rel_tol=1e-14)
+    assert math.isclose(c["fd"], want, rel_tol=1e-14)
+
+
+def test_a_wrong_number_exits_3(monkeypatch):
+    """The check is worth something only if it catches a wrong derivative: make the
+    engine's first derivative off by one part in a million."""
+    import autodx.api as api
+
+    real = api.grad_rows
+
+    def wrong(*a, **k):
+        out = real(*a, **k)
+        out.results["derivatives"][1] = out.results["derivatives"][1] * (1 + 1e-6)
+        return out
+    monkeypatch.setattr(api, "grad_rows", wrong)
+    run = cli("grad", "x**3", "--order", "2", "--at", "2", "--check", "--format", "json")
+    assert run.code == 3, run
+    doc = json.loads(run.stdout)
+    checks = _checks(doc)
+    assert [c["verdict"] for c in checks] == ["ok", "disagrees", "ok"]
+    assert checks[1]["why"] == ("off by 1.0e-06 relative, beyond the tolerance, from the "
+                                "symbolic and the finite difference")
+    assert doc["check"]["disagrees"] == 1
+    assert "1 DISAGREE" in run.stderr
+
+
+def test_float64_cancellation_is_reported_as_a_disagreement():
+    # (x+1)^2 - x^2 - 2x is 1, but in float64 at x = 1e8 the terms cancel to 0
+    run = cli("grad", "(x+1)**2 - x**2 - 2*x", "--at", "1e8", "--check", "--format", "plain")
+    assert run.code == 3, run
+    assert "DISAGREE" in run.stderr
+    assert run.stdout.strip() == "0"  # the numbers are still written
+
+
+@pytest.mark.parametrize("expr, at, culprit", [
+    ("abs(x)", "0", "abs(x)"),
+    ("round(x)*x", "2.5", "round(x)"),
+    ("floor(x) + x**2", "3", "floor(x)"),
+    ("max(x, 1 - x)", "0.5", "max"),
+    ("sign(x - 1)*x", "1", "sign(x - 1)"),
+])
+def test_non_smooth_points_are_not_checkable(expr, at, culprit):
+    run = cli("grad", expr, "--order", "2", "--at", at, "--check", "--format", "json")
+    doc = run.json()  # exit 0: nothing disagrees
+    derivs = _checks(doc)[1:]
+    assert {c["verdict"] for c in derivs} == {"not checkable"}
+    assert all(culprit in c["why"] for c in derivs), derivs
+
+
+def test_non_smooth_functions_are_checked_away_from_their_kinks():
+    doc = cli("grad", "abs(x) + round(x)*x + floor(x)", "--order", "2", "--at", "-1.7",
+              "--check", "--format", "json").json()
+    assert {c["verdict"] for c in _checks(doc)} == {"ok"}
+
+
+def test_outside_the_domain_is_not_checkable_and_warned():
+    # log(x) is not real at -1, though sympy's derivative 1/x is: nothing to check
+    run = cli("grad", "log(x)", "--order", "2", "--at", "-1", "--check", "--format", "json")
+    doc = run.json()
+    assert {c["verdict"] for c in _checks(doc)} == {"not checkable"}
+    assert all("the function is not real here" in c["why"] for c in _checks(doc)[1:])
+    assert doc["results"][0]["value"] is None
+    assert "warning: the value is not finite" in run.stderr
+
+
+def test_check_table_shows_verdicts_and_notes():
+    run = cli("grad", "abs(x)", "--at", "0", "--at", "1", "--check")
+    assert run.code == 0, run
+    assert "verdict" in run.stdout and "not checkable [1]" in run.stdout
+    assert "[1] abs(x) is not smooth at this point" in run.stdout
+    assert "at x=1" in run.stdout
+
+
+def test_check_over_a_data_file_and_its_limit(tmp_cwd):
+    rows = np.linspace(0.1, 2, 25)
+    (tmp_cwd / "p.csv").write_text("x\n" + "\n".join(map(str, rows)) + "\n")
+    doc = cli("grad", "x**2*sin(x)", "--data", "p.csv", "--check", "--format", "json").json()
+    assert len(doc["results"]) == 25
+    assert doc["check"]["ok"] == 50
+    (tmp_cwd / "big.csv").write_text("x\n" + "1\n" * (trust.MAX_CHECK_POINTS + 1))
+    assert_user_error(cli("grad", "x**2", "--data", "big.csv", "--check"), "at most 1,000")
+
+
+# ---------------------------------------------------------------- the Python layer
+
+def test_judge_tolerances():
+    ok = trust.judge(1.0 + 1e-10, {"exact": 1.0, "fd": 1.0, "fd_bound": 1e-20}, 64)
+    assert ok.verdict == "ok"
+    bad = trust.judge(1.0 + 1e-7, {"exact": 1.0, "fd": 1.0, "fd_bound": 1e-20}, 64)
+    assert bad.verdict == "disagrees"
+    assert bad.why == "off by 1.0e-07 relative, beyond the tolerance, from the symbolic " \
+        "and the finite difference"
+    assert trust.judge(1.0 + 1e-7, {"exact": 1.0, "fd": 1.0, "fd_bound": 1e-20},
+                       32).verdict == "ok"
+    fd_only = trust.judge(1.0 + 1e-10, {"exact": 1.0, "fd": 1.1, "fd_bound": 0.2}, 64)
+    assert fd_only.verdict == "ok"  # a finite difference too vague to judge: symbolic only
+    assert fd_only.why.startswith("checked against the symbolic only")
+    vague = trust.judge(2.0, {"exact": None, "why": "x", "fd": 1.0, "fd_bound": 0.5}, 64)
+    assert vague.verdict == "not checkable"
+    assert trust.judge(float("nan"), {"exact": 1.0}, 64).verdict == "disagrees"
+
+
+def test_translation_uses_no_text_evaluation(monkeypatch):
+    """The worker builds sympy from the tree: no eval, exec or sympify of a string."""
+    import builtins
+
+    seen = []
+
+    def spy(original):
+        def wrapper(source, *a, **k):
+            if isinstance(source, str):
+                seen.append(source)
+            return original(source, *a, **k)
+        return wrapper
+    monkeypatch.setattr(builtins, "eval", spy(builtins.eval))
+    monkeypatch.setattr(builtins, "exec", spy(builtins.exec))
+    monkeypatch.setattr(sp, "sympify", spy(sp.sympify))
+    reply = symbolic.references({
+        "text": "dot(z, z)*erf(x) + L(x)", "defs": ["L(u) = log(u, 2)"],
+        "layout": {"x": None, "z": 2}, "coords": ["x", "z[0]", "z[1]"],
+        "entries": [[], [0], [1, 2]], "hvp": None,
+        "points": [{"x": 0.5, "z": [1.0, 2.0]}], "check": True})
+    assert seen == []
+    assert reply["symbolic"][2] == "0"
+    assert [c["exact"] for c in reply["checks"][0]][2] == 0.0
