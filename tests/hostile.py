@@ -58,13 +58,18 @@ def _mutated(draw):
 any_text = st.one_of(valid, _mutated(), near_valid, garbage)
 
 
+def point_args(text: str) -> list[str]:
+    """``--at`` with values for those of x, y and z that ``text`` mentions."""
+    given = {"x": "x=0.5", "y": "y=2", "z": "z=[1,2,3]"}
+    used = [v for k, v in given.items()
+            if re.search(rf"(?<![A-Za-z0-9_]){k}(?![A-Za-z0-9_])", text)]
+    return ["--at", ",".join(used)] if used else []
+
+
 def run_one(invoke, text: str) -> tuple[int, float]:
     """Run ``autodx grad TEXT`` through ``invoke(args) -> (code, stdout, stderr)`` and
     check the contract; returns the exit status and the seconds it took."""
-    given = {"x": "x=0.5", "y": "y=2", "z": "z=[1,2,3]"}
-    used = [v for k, v in given.items() if re.search(rf"(?<![A-Za-z0-9_]){k}(?![A-Za-z0-9_])",
-                                                     text)]
-    args = ["grad", text] + (["--at", ",".join(used)] if used else [])
+    args = ["grad", text, *point_args(text)]
     start = time.perf_counter()
     code, stdout, stderr = invoke(args)
     seconds = time.perf_counter() - start
