@@ -298,3 +298,78 @@ def test_translation_uses_no_text_evaluation(monkeypatch):
     assert seen == []
     assert reply["symbolic"][2] == "0"
     assert [c["exact"] for c in reply["checks"][0]][2] == 0.0
+
+
+# ---------------------------------------------------------------- --symbolic without a point
+
+def test_symbolic_without_a_point_gives_the_formulas():
+    run = cli("grad", "x**3*y", "--order", "2", "--symbolic", "--format", "plain")
+    assert run.code == 0, run
+    f = X ** 3 * Y
+    want = [sp.diff(f, X), sp.diff(f, Y), sp.diff(f, X, X), sp.diff(f, X, Y), sp.diff(f, Y, Y)]
+    lines = run.stdout.splitlines()
+    assert len(lines) == 5
+    for line, w in zip(lines, want):
+        assert _same(line, w, {"x": X, "y": Y})
+
+
+def test_symbolic_without_a_point_never_imports_jax():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from autodx.cli import main\n"
+        "sys.argv = ['autodx', 'jvp-partial', 'x**2*y**3', '--indices', 'x,y,y',\n"
+        "            '--symbolic', '--format', 'json']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as e:\n"
+        "    assert e.code in (0, None), e.code\n"
+        "print('jax imported' if 'jax' in sys.modules else 'no jax', file=sys.stderr)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.strip().endswith("no jax"), run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["results"] == [] and doc["indices"] == [0, 1, 1]
+    assert _same(doc["symbolic"]["value"], 12 * X * Y, {"x": X, "y": Y})
+
+
+def test_symbolic_without_a_point_table_json_and_hvp(tmp_cwd):
+    run = cli("hessian", "sin(x*b)", "--hvp", "[1,2]", "--symbolic")
+    assert run.code == 0, run
+    assert "Hv[b]" in run.stdout and "Hv[x]" in run.stdout  # not read as rich markup
+    b = sp.Symbol("b", real=True)
+    doc = cli("hessian", "sin(x*b)", "--hvp", "[1,2]", "--symbolic", "--format",
+              "json").json()
+    f = sp.sin(X * b)
+    for i, a in enumerate((b, X)):
+        want = sp.diff(f, a, b) + 2 * sp.diff(f, a, X)
+        assert _same(doc["symbolic"]["hvp"][i], want, {"x": X, "b": b})
+    run = cli("grad", "x*y", "--symbolic", "--out", "s.json")
+    assert run.code == 0 and "wrote the symbolic derivatives to s.json" in run.stderr
+    assert json.loads((tmp_cwd / "s.json").read_text())["symbolic"]["derivatives"]["1"] == \
+        ["y", "x"]
+
+
+def test_symbolic_without_a_point_errors(tmp_cwd):
+    assert_user_error(cli("grad", "dot(z, z)", "--symbolic"), "z is a vector",
+                      "--at")
+    assert_user_error(cli("grad", "x*y", "--symbolic", "--format", "csv"), "formulas")
+    assert_user_error(cli("grad", "x*y", "--symbolic", "--out", "s.npy"), "formulas")
+    assert not (tmp_cwd / "s.npy").exists()
+    assert_user_error(cli("grad", "x*y", "--symbolic", "--wrt", "q"), "--wrt q")
+    assert_user_error(cli("jvp-partial", "x*y", "--symbolic", "--indices", "5"),
+                      "out of range")
+    assert_user_error(cli("grad", "exp(sin(x)*cos(x)*tan(x))/(1 + x**2)", "--order", "40",
+                          "--symbolic", "--symbolic-timeout", "0.5"),
+                      "sympy did not finish within 0.5 s")
+    # --check still needs a point
+    assert_user_error(cli("grad", "x*y", "--check"), "no point given")
+
+
+def test_table_labels_are_not_read_as_markup():
+    run = cli("hessian", "sin(x*b)", "--at", "x=1,b=2", "--hvp", "[1,2]")
+    assert run.code == 0
+    assert "Hv[b]" in run.stdout

@@ -14,14 +14,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import batch, data, engine, parse as P, taylor
+from . import batch, data, engine, limits, parse as P, taylor
 from .batch import Plan, Rows
 from .compile import compile_tree
 from .errors import ExpressionError, InputError
+from .limits import MAX_ORDER, _short, check_order, resolve_indices  # noqa: F401
 
 engine.no_rule(taylor.NoRule)
 
-MAX_ORDER = {64: 150, 32: 30}
 
 
 @dataclass
@@ -47,14 +47,7 @@ def expression(text: str, defs: Sequence[str] = ()) -> Expression:
         >>> expression("dot(x, x) + y").variables
         ['x', 'y']
     """
-    helpers: dict[str, P.Helper] = {}
-    for d in defs:
-        helper = P.parse_def(d)
-        if helper.name in helpers:
-            raise ExpressionError(f"{helper.name!r} is defined twice", None, f"--def {d!r}")
-        helpers[helper.name] = helper
-    tree = P.parse(text)
-    info = P.analyze(tree, helpers)
+    tree, helpers, info = P.parse_expression(text, defs)
     return Expression(text, tree, helpers, info, compile_tree(tree, helpers))
 
 
@@ -64,33 +57,9 @@ def _expr(expr: str | Expression, defs: Sequence[str]) -> Expression:
 
 # ---------------------------------------------------------------- checks
 
-def check_order(order: int, precision: int = 64) -> None:
-    """Orders run from 1 to a limit set by the float type (k! must stay finite)."""
-    top = MAX_ORDER[precision]
-    if not 1 <= order <= top:
-        raise InputError(f"--order {order} is out of range: use 1 to {top}"
-                         f" (at --precision {precision})")
-
-
 def check_wrt(expr: Expression, wrt: Sequence[str] | str | None) -> list[str]:
     """The differentiated variables, sorted; all variables when ``wrt`` is None."""
-    if not expr.variables:
-        raise InputError("the expression has no variables: there is nothing to "
-                         "differentiate")
-    if wrt is None:
-        return expr.variables
-    if isinstance(wrt, str):
-        wrt = wrt.split(",")
-    names = [w.strip() for w in wrt if w.strip()]
-    for name in names:
-        if name not in expr.info.variables:
-            raise InputError(f"--wrt {name}: not a variable of the expression "
-                             f"(its variables: {', '.join(expr.variables) or 'none'})")
-    if len(set(names)) != len(names):
-        raise InputError("--wrt names a variable twice")
-    if not names:
-        raise InputError("--wrt is empty: name at least one variable")
-    return sorted(names)
+    return limits.check_wrt(expr.variables, wrt)
 
 
 def plan(expr: Expression, at: Sequence[Any] = (), data_path: str | None = None) -> Plan:
@@ -224,35 +193,6 @@ def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
                    key=["hessian", coords.names, vector is None])
     return Output("hessian", expr.text, coords.labels, rows.done, results,
                   {} if vector is None else {"hvp": v.tolist()})
-
-
-def _short(labels: list[str]) -> str:
-    return ", ".join(labels) if len(labels) <= 6 else f"{labels[0]}, ..., {labels[-1]}"
-
-
-def resolve_indices(text: str | Sequence, labels: list[str]) -> list[int]:
-    """``0,2,4`` or ``x,y,y`` or ``z[1],z[3]`` -> positions in the flat coordinates."""
-    items = data.split_top(text) if isinstance(text, str) else [str(t) for t in text]
-    out = []
-    for item in (i.strip() for i in items):
-        if item.lstrip("-").isdigit():
-            i = int(item)
-            if not 0 <= i < len(labels):
-                raise InputError(f"--indices: {i} is out of range: there are {len(labels)} "
-                                 f"coordinates, 0 to {len(labels) - 1} "
-                                 f"({_short(labels)})")
-            out.append(i)
-        elif item in labels:
-            out.append(labels.index(item))
-        else:
-            raise InputError(f"--indices: {item!r} is not a coordinate (they are: "
-                             f"{_short(labels)}, or their positions 0 to {len(labels) - 1})")
-    if not out:
-        raise InputError("--indices is empty: give one or more, as in --indices 0,2")
-    if len(out) > engine.MAX_PARTIAL_ORDER:
-        raise InputError(f"--indices: {len(out)} indices is an order above "
-                         f"{engine.MAX_PARTIAL_ORDER} (nested forward mode costs 2^k)")
-    return out
 
 
 def jvp_partial_rows(expr: Expression, rows: Plan, indices: str | Sequence, wrt=None,

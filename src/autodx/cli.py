@@ -160,7 +160,7 @@ Data = Annotated[Optional[str], typer.Option(
 Symbolic = Annotated[bool, typer.Option(
     "--symbolic", help="Show each result's symbolic derivative (sympy, from the parsed "
                        "expression) beside its number: a column of the table, strings in "
-                       "JSON.")]
+                       "JSON. Without --at or --data: the symbolic derivatives alone.")]
 Check = Annotated[bool, typer.Option(
     "--check", help="Verify every number against the symbolic derivative evaluated at 50 "
                     "digits (mpmath) and a Richardson finite difference with an error bound; "
@@ -231,7 +231,41 @@ def _emit(result, fmt: Format, out: Optional[str], precision: int) -> None:
     else:
         from rich.console import Console
 
-        Console(highlight=False).print(render.table(result, precision))
+        Console(highlight=False, markup=False).print(render.table(result, precision))
+
+
+def _formulas(fmt: Format, out: Optional[str], timeout: float, command: str, expr: str,
+              defs, wrt, **options) -> None:
+    """--symbolic without --at or --data: the symbolic derivatives alone, without JAX."""
+    from . import outfile, render, trust
+
+    trust.check_timeout(timeout)
+    outfile.check_out(out)
+    if fmt is Format.csv and not out or out and not out.lower().endswith(".json"):
+        raise InputError("--symbolic without a point gives formulas, not numbers: use "
+                         "--format table, json or plain, or --out FILE.json (or add --at)")
+    result, request = trust.formulas(command, expr, defs or (), wrt, **options)
+    with trust.Worker() as worker:
+        reply = worker.ask(request, timeout)
+    if reply is None:
+        raise InputError(f"sympy did not finish within {timeout:g} s: raise "
+                         "--symbolic-timeout, or add --at for the numbers alone")
+    if "error" in reply:
+        raise InputError(f"no symbolic derivative: {reply['error']}")
+    result.extra["symbolic"] = reply["symbolic"]
+    if out:
+        outfile.write_out(out, lambda: render.document(result), None, None, "")
+        _stderr(f"wrote the symbolic derivatives to {out}")
+    elif fmt is Format.json:
+        import json
+
+        sys.stdout.write(json.dumps(render.document(result), indent=2) + "\n")
+    elif fmt is Format.plain:
+        sys.stdout.write("".join(line + "\n" for line in render.formula_lines(result)))
+    else:
+        from rich.console import Console
+
+        Console(highlight=False, markup=False).print(render.formula_table(result))
 
 
 def _trust(symbolic: bool, check: bool, timeout: float, fmt: Format, out: Optional[str]):
@@ -309,8 +343,14 @@ def cli_grad(
       autodx grad "sin(x)*exp(x)" --order 50 --at 0.5 --format plain
 
       autodx grad "x**2 * y" --data points.csv --format csv
+
+      autodx grad "x**3*y" --order 2 --symbolic
+
+      autodx grad "atan2(y, x)" --order 3 --at x=1,y=2 --check
     """
     p = int(precision.value)
+    if symbolic and not (check or at or data):
+        return _formulas(fmt, out, symbolic_timeout, "grad", expr, defs, wrt, order=order)
     with _trust(symbolic, check, symbolic_timeout, fmt, out) as worker:
         api, e = _prepare(expr, defs, out)
         api.check_order(order, p)
@@ -350,10 +390,15 @@ def cli_hessian(
       autodx hessian "sum(exp(x))" --at "[0,1,2]" --hvp "[1,0,0]"
 
       autodx hessian "x*y" --data points.csv --out hessians.npy
+
+      autodx hessian "x**2*y + y**3" --at x=1,y=2 --check --symbolic
     """
     from . import data as datamod
 
     p = int(precision.value)
+    if symbolic and not (check or at or data):
+        vector = datamod.read_vector(hvp, "--hvp") if hvp is not None else None
+        return _formulas(fmt, out, symbolic_timeout, "hessian", expr, defs, wrt, hvp=vector)
     with _trust(symbolic, check, symbolic_timeout, fmt, out) as worker:
         api, e = _prepare(expr, defs, out)
         vector = datamod.read_vector(hvp, "--hvp") if hvp is not None else None
@@ -392,8 +437,13 @@ def cli_jvp_partial(
       autodx jvp-partial "x**2*y**3" --indices x,y,y --at x=1,y=2
 
       autodx jvp-partial "prod(x)" --indices 0,2,4 --data points.npy --out d3.npy
+
+      autodx jvp-partial "x**2*y**3" --indices x,y,y --symbolic --format plain
     """
     p = int(precision.value)
+    if symbolic and not (check or at or data):
+        return _formulas(fmt, out, symbolic_timeout, "jvp-partial", expr, defs, wrt,
+                         indices=indices)
     with _trust(symbolic, check, symbolic_timeout, fmt, out) as worker:
         api, e = _prepare(expr, defs, out)
         with _Progress() as progress:

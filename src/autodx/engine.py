@@ -17,7 +17,6 @@ from ._jax import jax
 
 MAX_TENSOR_ENTRIES = 1_000_000
 MAX_NESTED_ORDER = 10
-MAX_PARTIAL_ORDER = 16
 
 
 class OrderTooHigh(ValueError):

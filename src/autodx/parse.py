@@ -335,6 +335,18 @@ def parse_def(text: str) -> Helper:
     return Helper(name, params, body, text)
 
 
+def parse_expression(text: str, defs=()) -> tuple[Node, dict[str, Helper], "Info"]:
+    """Parse and check ``text`` with its ``--def`` helpers: (tree, helpers, info)."""
+    helpers: dict[str, Helper] = {}
+    for d in defs:
+        helper = parse_def(d)
+        if helper.name in helpers:
+            raise ExpressionError(f"{helper.name!r} is defined twice", None, f"--def {d!r}")
+        helpers[helper.name] = helper
+    tree = parse(text)
+    return tree, helpers, analyze(tree, helpers)
+
+
 # ---------------------------------------------------------------- meaning
 
 @dataclass

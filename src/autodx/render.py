@@ -191,21 +191,22 @@ _VERDICT_STYLE = {"ok": "green", "disagrees": "bold red", "not checkable": "yell
 
 
 def _check_table(out, points, title, caption, precision):
-    """One row per number: autodx's value, the exact value and a finite difference,
-    each with its distance from autodx's, and the verdict; reasons as numbered notes."""
+    """One row per number: autodx's value, its distances from the exact value and from a
+    finite difference (± its bound), and the verdict; reasons as numbered notes."""
     from rich.table import Table
     from rich.text import Text
 
     symbolic = out.extra.get("symbolic", False)
     s = out.extra["check_summary"]
     t = Table(title=title, title_justify="left", show_edge=False, caption_justify="left")
-    t.add_column("", style="bold")
-    t.add_column("autodx", justify="right")
+    longest = max(len(label) for label, _ in entries(out, 0))
+    t.add_column("", style="bold", min_width=min(longest, 24))
+    t.add_column("autodx", justify="right", no_wrap=True, overflow="fold")
     if symbolic is not False:
-        t.add_column("symbolic")
-    for name in ("exact", "error", "finite difference", "error"):
-        t.add_column(name, justify="right")
-    t.add_column("verdict", no_wrap=True)
+        t.add_column("symbolic", min_width=8)
+    t.add_column("error vs\nexact", justify="right", no_wrap=True)
+    t.add_column("error vs\nfinite diff.", justify="right", no_wrap=True)
+    t.add_column("verdict", min_width=6)
     notes: list[str] = []
     shown = 0
     for i, p in enumerate(points):
@@ -220,10 +221,8 @@ def _check_table(out, points, title, caption, precision):
             cells = [label, number(value, precision)]
             if symbolic is not False:
                 cells.append(_symbolic_cell(symbolic, j) if i == 0 else "")
-            fd = "" if v.fd is None else f"{number(v.fd, precision)} ± {v.fd_bound:.1g}"
-            cells += ["" if v.exact is None else number(v.exact, precision),
-                      "" if v.error is None else f"{v.error:.2g}", fd,
-                      "" if v.fd_error is None else f"{v.fd_error:.2g}"]
+            cells += ["" if v.error is None else f"{v.error:.2g}",
+                      "" if v.fd_error is None else f"{v.fd_error:.2g} ± {v.fd_bound:.0e}"]
             verdict = Text(v.verdict, style=_VERDICT_STYLE[v.verdict])
             if v.why:
                 if v.why not in notes:
@@ -234,8 +233,8 @@ def _check_table(out, points, title, caption, precision):
     lines = ([caption] if caption else []) + [
         f"[{k}] {why}" for k, why in enumerate(notes, start=1)] + [
         f"tolerance: {s['relative_tolerance']:g} relative + {s['absolute_tolerance']:g}; "
-        "exact: the symbolic derivative at 50 digits; finite difference: central "
-        "differences, Richardson-extrapolated, ± its error bound"]
+        "exact: the symbolic derivative at 50 digits; finite diff.: central differences, "
+        "Richardson-extrapolated, ± their error bound; --format json has the values"]
     t.caption = "\n".join(lines)
     return t
 
@@ -255,6 +254,25 @@ def _matrix(out, i: int, point: dict, precision: int):
     for c, row in zip(out.coordinates, h):
         t.add_row(c, *(number(v, precision) for v in row))
     return t
+
+
+def formula_table(out):
+    """The symbolic derivatives alone (``--symbolic`` without a point)."""
+    from rich.table import Table
+
+    from .trust import labels
+
+    t = Table(title=f"f = {out.expression}", title_justify="left", show_edge=False)
+    t.add_column("derivative", style="bold")
+    t.add_column("symbolic")
+    for label, text in zip(labels(out), out.extra["symbolic"]):
+        t.add_row(label, text)
+    return t
+
+
+def formula_lines(out) -> list[str]:
+    """The symbolic derivatives for ``$(...)``: one a line, without f itself."""
+    return list(out.extra["symbolic"][1:])
 
 
 # ---------------------------------------------------------------- plain, CSV, JSON, arrays

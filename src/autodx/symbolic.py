@@ -339,12 +339,7 @@ def references(request: dict) -> dict:
     point, per entry, ``{"exact", "fd", "fd_bound", "why"}`` (floats or None; ``why``
     says why a reference is missing).
     """
-    helpers = {}
-    for d in request["defs"]:
-        h = P.parse_def(d)
-        helpers[h.name] = h
-    tree = P.parse(request["text"])
-    P.analyze(tree, helpers)
+    tree, helpers, _ = P.parse_expression(request["text"], request["defs"])
     env = symbols(request["layout"])
     f = to_sympy(tree, helpers, env)
     if isinstance(f, list):

@@ -15,7 +15,7 @@ import math
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -243,3 +243,69 @@ def _tensor(by_key: dict, n: int, k: int):
             return by_key[json.dumps(sorted(prefix))]
         return [build(prefix + [i]) for i in range(n)]
     return build([])
+
+
+# ---------------------------------------------------------------- --symbolic without a point
+
+@dataclass
+class _NoRows:
+    count: int = 0
+
+
+@dataclass
+class Formulas:
+    """What ``--symbolic`` gives without a point: the derivatives as text, no numbers.
+    Shaped like :class:`autodx.api.Output` for :func:`entry_keys` and the renderers."""
+
+    command: str
+    expression: str
+    coordinates: list[str]
+    results: dict
+    extra: dict
+    rows: _NoRows = field(default_factory=_NoRows)
+
+
+def formulas(command: str, text: str, defs=(), wrt=None, order: int = 1, indices=None,
+             hvp=None) -> tuple[Formulas, dict]:
+    """The Formulas and the worker's request for a command without --at or --data.
+    Parses and checks like the commands do, without importing JAX."""
+    from . import limits, parse as P
+
+    _, helpers, info = P.parse_expression(text, defs)
+    if info.vectors:
+        name = sorted(info.vectors)[0]
+        raise InputError(f"--symbolic without a point: {name} is a vector "
+                         f"({info.vectors[name]}) whose length comes from its value: add "
+                         f"--at, as in --at \"{name}=[1,2,3]\"")
+    names = limits.check_wrt(sorted(info.variables), wrt)
+    results: dict = {}
+    extra: dict = {}
+    if command == "grad":
+        limits.check_order(order, 64)
+        results["derivatives"] = dict.fromkeys(range(1, order + 1))
+        extra.update(scalar=len(names) == 1, order=order)
+    elif command == "hessian":
+        results["hessian" if hvp is None else "hvp"] = None
+        if hvp is not None:
+            hvp = [float(v) for v in np.ravel(hvp)]
+            if len(hvp) != len(names):
+                raise InputError(f"--hvp: the vector has length {len(hvp)}, but there are "
+                                 f"{len(names)} coordinates ({', '.join(names)})")
+            extra["hvp"] = hvp
+    else:
+        extra["indices"] = limits.resolve_indices(indices, names)
+    out = Formulas(command, text, names, results, extra)
+    request = {"text": text, "defs": [h.text for h in helpers.values()],
+               "layout": dict.fromkeys(info.variables), "coords": names,
+               "entries": entry_keys(out), "hvp": extra.get("hvp"), "points": [],
+               "check": False}
+    return out, request
+
+
+def labels(out) -> list[str]:
+    """The label of every entry: ``f``, ``d2f/dx dy``, ``Hv[x]``."""
+    from .render import partial_label
+
+    coords = out.coordinates
+    return ["f" if key == [] else f"Hv[{coords[key['hvp']]}]" if isinstance(key, dict)
+            else partial_label(coords, key) for key in entry_keys(out)]

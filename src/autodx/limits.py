@@ -1,0 +1,72 @@
+"""Limits and option checks that need no JAX: the order, --wrt, --indices.
+
+Shared by the commands (through :mod:`autodx.api`) and by ``--symbolic`` without a
+point, which never imports JAX.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from . import data
+from .errors import InputError
+
+MAX_ORDER = {64: 150, 32: 30}
+MAX_PARTIAL_ORDER = 16  # nested forward mode costs 2^k evaluations for k indices
+
+
+def check_order(order: int, precision: int = 64) -> None:
+    """Orders run from 1 to a limit set by the float type (k! must stay finite)."""
+    top = MAX_ORDER[precision]
+    if not 1 <= order <= top:
+        raise InputError(f"--order {order} is out of range: use 1 to {top}"
+                         f" (at --precision {precision})")
+
+
+def check_wrt(variables: list[str], wrt: Sequence[str] | str | None) -> list[str]:
+    """The differentiated variables, sorted; all variables when ``wrt`` is None."""
+    if not variables:
+        raise InputError("the expression has no variables: there is nothing to "
+                         "differentiate")
+    if wrt is None:
+        return list(variables)
+    if isinstance(wrt, str):
+        wrt = wrt.split(",")
+    names = [w.strip() for w in wrt if w.strip()]
+    for name in names:
+        if name not in variables:
+            raise InputError(f"--wrt {name}: not a variable of the expression "
+                             f"(its variables: {', '.join(variables) or 'none'})")
+    if len(set(names)) != len(names):
+        raise InputError("--wrt names a variable twice")
+    if not names:
+        raise InputError("--wrt is empty: name at least one variable")
+    return sorted(names)
+
+
+def _short(labels: list[str]) -> str:
+    return ", ".join(labels) if len(labels) <= 6 else f"{labels[0]}, ..., {labels[-1]}"
+
+
+def resolve_indices(text: str | Sequence, labels: list[str]) -> list[int]:
+    """``0,2,4`` or ``x,y,y`` or ``z[1],z[3]`` -> positions in the flat coordinates."""
+    items = data.split_top(text) if isinstance(text, str) else [str(t) for t in text]
+    out = []
+    for item in (i.strip() for i in items):
+        if item.lstrip("-").isdigit():
+            i = int(item)
+            if not 0 <= i < len(labels):
+                raise InputError(f"--indices: {i} is out of range: there are {len(labels)} "
+                                 f"coordinates, 0 to {len(labels) - 1} "
+                                 f"({_short(labels)})")
+            out.append(i)
+        elif item in labels:
+            out.append(labels.index(item))
+        else:
+            raise InputError(f"--indices: {item!r} is not a coordinate (they are: "
+                             f"{_short(labels)}, or their positions 0 to {len(labels) - 1})")
+    if not out:
+        raise InputError("--indices is empty: give one or more, as in --indices 0,2")
+    if len(out) > MAX_PARTIAL_ORDER:
+        raise InputError(f"--indices: {len(out)} indices is an order above "
+                         f"{MAX_PARTIAL_ORDER} (nested forward mode costs 2^k)")
+    return out
