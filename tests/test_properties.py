@@ -37,21 +37,27 @@ BINARY = {
 }
 
 
-def trees(names):
-    leaves = st.one_of(st.sampled_from(names).map(lambda n: ("var", n)),
-                       st.integers(-3, 3).map(lambda c: ("num", c)))
-
+def _grow(leaves):
     def extend(children):
         return st.one_of(
             st.tuples(st.sampled_from(sorted(UNARY)), children),
             st.tuples(st.sampled_from(sorted(BINARY)), children, children))
-    return st.recursive(leaves, extend, max_leaves=6)
+    return st.recursive(st.one_of(leaves, st.integers(-3, 3).map(lambda c: ("num", c))),
+                        extend, max_leaves=6)
+
+
+def trees(names):
+    return _grow(st.sampled_from(names).map(lambda n: ("var", n)))
 
 
 def render(tree):
     """(autodx text, sympy expression) of a generated tree."""
     if tree[0] == "var":
         return tree[1], {"x": X, "y": Y}[tree[1]]
+    if tree[0] == "index":
+        return f"z[{tree[1]}]", Z[tree[1]]
+    if tree[0] == "vec":
+        return VECTOR_LEAVES[tree[1]]
     if tree[0] == "num":
         return f"({tree[1]})", sp.Integer(tree[1])
     if tree[0] in UNARY:
@@ -112,39 +118,14 @@ VECTOR_LEAVES = {
 
 
 def vector_trees():
-    leaves = st.one_of(st.just(("var", "x")),
-                       st.integers(0, 2).map(lambda i: ("index", i)),
-                       st.sampled_from(sorted(VECTOR_LEAVES)).map(lambda k: ("vec", k)),
-                       st.integers(-3, 3).map(lambda c: ("num", c)))
-
-    def extend(children):
-        return st.one_of(
-            st.tuples(st.sampled_from(sorted(UNARY)), children),
-            st.tuples(st.sampled_from(sorted(BINARY)), children, children))
-    return st.recursive(leaves, extend, max_leaves=6)
-
-
-def render_vector(tree):
-    """Like render(), with vector leaves: z[i], and sum/dot/prod/norm/max of z."""
-    if tree[0] == "var":
-        return "x", X
-    if tree[0] == "index":
-        return f"z[{tree[1]}]", Z[tree[1]]
-    if tree[0] == "vec":
-        return VECTOR_LEAVES[tree[1]]
-    if tree[0] == "num":
-        return f"({tree[1]})", sp.Integer(tree[1])
-    if tree[0] in UNARY:
-        template, build = UNARY[tree[0]]
-        text, expr = render_vector(tree[1])
-        return template.format(text), build(expr)
-    template, build = BINARY[tree[0]]
-    (ta, ea), (tb, eb) = render_vector(tree[1]), render_vector(tree[2])
-    return template.format(ta, tb), build(ea, eb)
+    """Trees over x and a 3-vector z: its entries, and sums, products, norms of it."""
+    return _grow(st.one_of(st.just(("var", "x")),
+                           st.integers(0, 2).map(lambda i: ("index", i)),
+                           st.sampled_from(sorted(VECTOR_LEAVES)).map(lambda k: ("vec", k))))
 
 
 def _vector_case(tree):
-    text, expr = render_vector(tree)
+    text, expr = render(tree)
     # every coordinate present, so the Hessian is always 4 x 4
     return f"{text} + x*z[0]*z[1]*z[2]", expr + X * Z[0] * Z[1] * Z[2]
 
