@@ -28,6 +28,18 @@ UNARY = {
     "square": ("({})**2", lambda a: a ** 2), "neg": ("-({})", lambda a: -a),
     "recip": ("1/(2 + cos({}))", lambda a: 1 / (2 + sp.cos(a))),
     "pow": ("(2 + sin({}))**1.5", lambda a: (2 + sp.sin(a)) ** sp.Rational(3, 2)),
+    # the rest of the contract's smooth functions, each kept inside its domain
+    "tan": ("tan(atan({}))", lambda a: sp.tan(sp.atan(a))),
+    "asin": ("asin(tanh({})/2)", lambda a: sp.asin(sp.tanh(a) / 2)),
+    "acos": ("acos(tanh({})/2)", lambda a: sp.acos(sp.tanh(a) / 2)),
+    "atanh": ("atanh(tanh({})/2)", lambda a: sp.atanh(sp.tanh(a) / 2)),
+    "sinh": ("sinh(({})/2)", lambda a: sp.sinh(a / 2)),
+    "acosh": ("acosh(2 + ({})^2)", lambda a: sp.acosh(2 + a ** 2)),
+    "cbrt": ("cbrt(sin({}) - 1.5)", lambda a: -sp.root(sp.Rational(3, 2) - sp.sin(a), 3)),
+    "abs": ("abs(sin({}) - 2)", lambda a: 2 - sp.sin(a)),
+    "logb": ("log(2 + ({})^2, 3)", lambda a: sp.log(2 + a ** 2) / sp.log(3)),
+    # diff() inside the expression: differentiated again from outside (meta-gradients)
+    "diff": ("diff({}, x)", lambda a: sp.diff(a, X)),
 }
 BINARY = {
     "+": ("({}) + ({})", lambda a, b: a + b), "-": ("({}) - ({})", lambda a, b: a - b),
