@@ -373,3 +373,18 @@ def test_table_labels_are_not_read_as_markup():
     run = cli("hessian", "sin(x*b)", "--at", "x=1,b=2", "--hvp", "[1,2]")
     assert run.code == 0
     assert "Hv[b]" in run.stdout
+
+
+def test_the_worker_never_imports_from_the_current_folder(tmp_cwd):
+    """python -m puts the current folder first on sys.path; the worker runs with -P, so a
+    sympy.py or an autodx/ lying in the user's folder is never imported."""
+    canary = tmp_cwd / "PWNED"
+    payload = f"open({str(canary)!r}, 'w').write('x')\n"
+    (tmp_cwd / "sympy.py").write_text(payload)
+    (tmp_cwd / "mpmath.py").write_text(payload)
+    (tmp_cwd / "autodx").mkdir()
+    (tmp_cwd / "autodx" / "__init__.py").write_text(payload)
+    run = cli("grad", "x**2", "--symbolic", "--format", "plain")
+    assert run.code == 0, run
+    assert run.stdout == "2*x\n"
+    assert not canary.exists()

@@ -35,8 +35,10 @@ class Worker:
 
     def __init__(self):
         env = dict(os.environ, PYTHONWARNINGS="ignore")
+        # -P: the current folder is not put on sys.path, so a sympy.py (or autodx/) in
+        # the user's folder can never be imported in place of the real one
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autodx.symbolic"], stdin=subprocess.PIPE,
+            [sys.executable, "-P", "-m", "autodx.symbolic"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
     def ask(self, request: dict, timeout: float) -> dict | None:
