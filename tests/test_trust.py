@@ -388,3 +388,15 @@ def test_the_worker_never_imports_from_the_current_folder(tmp_cwd):
     assert run.code == 0, run
     assert run.stdout == "2*x\n"
     assert not canary.exists()
+
+
+def test_check_alone_skips_printing_and_builds_each_order_from_the_last():
+    request = {"text": "sin(x)*exp(x)", "defs": [], "layout": {"x": None}, "coords": ["x"],
+               "entries": [[]] + [[0] * k for k in range(1, 31)], "hvp": None,
+               "points": [{"x": 0.5}], "check": True, "symbolic": False}
+    reply = symbolic.references(request)
+    assert "symbolic" not in reply
+    exact = [c["exact"] for c in reply["checks"][0]]
+    for k in (1, 10, 30):  # d^k/dx^k e^x sin x = 2^(k/2) e^x sin(x + k pi/4)
+        want = 2 ** (k / 2) * math.exp(0.5) * math.sin(0.5 + k * math.pi / 4)
+        assert math.isclose(exact[k], want, rel_tol=1e-14)

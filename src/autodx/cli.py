@@ -291,7 +291,7 @@ def _finish(result, e, worker, symbolic: bool, check: bool, timeout: float, fmt:
     if worker is not None:
         from . import trust
 
-        reply = worker.ask(trust.request(result, e, check, precision), timeout)
+        reply = worker.ask(trust.request(result, e, check, precision, symbolic), timeout)
         result.extra["notes"] = trust.attach(result, reply, check, symbolic, timeout,
                                              precision)
     _emit(result, fmt, out, precision)

@@ -95,7 +95,7 @@ def _point(point: dict, precision: int) -> dict:
             for k, v in point.items()}
 
 
-def request(out, expr, check: bool, precision: int) -> dict:
+def request(out, expr, check: bool, precision: int, symbolic: bool = True) -> dict:
     """The worker's request for an Output of grad, hessian or jvp-partial."""
     if check and out.rows.count > MAX_CHECK_POINTS:
         raise InputError(f"--check evaluates every number in high precision, for at most "
@@ -113,6 +113,7 @@ def request(out, expr, check: bool, precision: int) -> dict:
                                          for v in hvp],
         "points": points if check else [],
         "check": check,
+        "symbolic": symbolic,
     }
 
 
