@@ -210,7 +210,8 @@ def _emit(result, fmt: Format, out: Optional[str], precision: int) -> None:
     """Write the finished results: to --out atomically, or to stdout in one piece."""
     from . import outfile, render
 
-    for w in render.nonfinite_warnings(result) + result.extra.get("notes", []):
+    for w in (render.nonfinite_warnings(result) + render.noise_warnings(result)
+              + result.extra.get("notes", [])):
         _stderr(f"warning: {w}")
     if out:
         outfile.write_out(out, lambda: render.document(result), lambda: render.csv_rows(result),

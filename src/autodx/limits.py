@@ -12,6 +12,9 @@ from .errors import InputError
 
 MAX_ORDER = {64: 150, 32: 30}
 MAX_PARTIAL_ORDER = 16  # nested forward mode costs 2^k evaluations for k indices
+# How far a number may be from the exact value before --check says it disagrees, and
+# before grad warns that rounding noise has reached a high derivative: (relative, absolute)
+TOLERANCE = {64: (1e-8, 1e-12), 32: (1e-3, 1e-5)}
 
 
 def check_order(order: int, precision: int = 64) -> None:

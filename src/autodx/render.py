@@ -119,6 +119,33 @@ def nonfinite_warnings(out) -> list[str]:
     return lines
 
 
+def noise_warnings(out) -> list[str]:
+    """grad from order 10 on: where the estimated rounding noise of the derivatives
+    (:func:`autodx.engine.with_noise`) passes --check's relative tolerance."""
+    if "noise" not in out.results:
+        return []
+    from .limits import TOLERANCE
+
+    precision = out.extra["precision"]
+    tol = TOLERANCE[precision][0]
+    noise = np.asarray(out.results["noise"], dtype=float).reshape(out.rows.count, -1)
+    bad = noise > tol
+    rows = bad.any(axis=1)
+    if not rows.any():
+        return []
+    first = int(np.argmax(rows))
+    k = int(np.argmax(bad[first])) + 1
+    worst = int(np.nanargmax(noise[first])) + 1
+    where = point_text(out.rows.point(first)) if out.rows.batched is not None \
+        else f"row {first + 1}"
+    count = int(rows.sum())
+    many = f" ({count} of {out.rows.count} points; first shown)" if out.rows.count > 1 else ""
+    return [f"rounding noise: at {where}, the derivatives from order {k} on may be off by "
+            f"more than {tol:g} relative (order {worst}: about {noise[first, worst - 1]:.0e})"
+            f"{many}; their Taylor terms cancel more digits than float{precision} holds; "
+            "--check compares them with exact values"]
+
+
 # ---------------------------------------------------------------- table
 
 def table(out, precision: int = 64):
@@ -337,7 +364,7 @@ def document(out) -> dict:
         doc["check"] = out.extra["check_summary"]
         for i, (item, row) in enumerate(zip(items, out.extra["check"])):
             item["check"] = [v.as_json(label) for (label, _), v in zip(entries(out, i), row)]
-    warnings += out.extra.get("notes", [])
+    warnings += noise_warnings(out) + out.extra.get("notes", [])
     doc.update(results=items, warnings=warnings)
     return doc
 

@@ -22,8 +22,8 @@ import numpy as np
 
 from . import render
 from .errors import InputError
+from .limits import TOLERANCE
 
-TOLERANCE = {64: (1e-8, 1e-12), 32: (1e-3, 1e-5)}  # (relative, absolute)
 MAX_CHECK_POINTS = 1000
 DEFAULT_TIMEOUT = 10.0
 FD_USEFUL = 1e-6  # a finite difference whose bound exceeds this (relative) cannot judge
