@@ -279,3 +279,13 @@ def test_installed_console_script_runs():
     p = subprocess.run([exe, "grad", "x**2", "--at", "3", "--format", "plain"],
                        capture_output=True, text=True, env=dict(os.environ))
     assert p.returncode == 0 and p.stdout == "6\n"
+
+
+def test_running_out_of_memory_is_one_error_line(monkeypatch):
+    import autodx.api as api
+
+    def huge(*a, **k):
+        raise MemoryError()
+    monkeypatch.setattr(api, "grad_rows", huge)
+    run = cli("grad", "x**2", "--at", "1")
+    assert_user_error(run, "out of memory", "--wrt")

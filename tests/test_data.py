@@ -125,3 +125,17 @@ def test_progress_bar_only_on_a_terminal_after_a_moment(monkeypatch):
         assert progress.bar is not None
     monkeypatch.setenv("CI", "true")
     assert not cli._Progress().enabled
+
+
+def test_an_npz_larger_than_half_the_memory_is_refused_before_loading(tmp_cwd, monkeypatch):
+    """An .npz is loaded whole; one that would not fit gets an error, not a MemoryError."""
+    from conftest import assert_user_error, cli
+
+    np.savez("big.npz", x=np.ones(1000))  # 8,000 bytes unpacked
+    monkeypatch.setattr(datafiles, "memory_limit", lambda: 4000)
+    assert_user_error(cli("perex", "(w*x)**2", "--wrt", "w", "--at", "w=1", "--data",
+                          "big.npz"), "big.npz", "unpack to", ".npy")
+    monkeypatch.setattr(datafiles, "memory_limit", lambda: 10_000)
+    run = cli("perex", "(w*x)**2", "--wrt", "w", "--at", "w=1", "--data", "big.npz",
+              "--format", "plain")
+    assert run.code == 0 and run.stdout.splitlines()[0] == "2"

@@ -71,6 +71,11 @@ class _Group(typer.core.TyperGroup):
         except Exception as e:  # an internal failure: a bug of autodx, not the user's
             if debug:
                 raise
+            if isinstance(e, MemoryError) or "RESOURCE_EXHAUSTED" in str(e):
+                _stderr("error: out of memory: the work does not fit in this machine; "
+                        "differentiate fewer variables (--wrt), use --hvp or jvp-partial "
+                        "instead of full tensors, or split --data into parts")
+                sys.exit(Status.USAGE)
             _stderr(f"error: internal error: {type(e).__name__}: {_one_line(str(e))} "
                     "(run with AUTODX_DEBUG=1 for the traceback, and please report it)")
             sys.exit(Status.INTERNAL)

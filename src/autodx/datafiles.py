@@ -231,7 +231,31 @@ def _npy(path: str, needed: list[str], vectors: dict[str, str]) -> Source:
                   _slicer(path, {name: array}, {name: layout}))
 
 
+def memory_limit() -> int:
+    """Bytes an .npz may unpack to: half the machine's memory (it is loaded whole)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def _npz_size(path: str) -> int:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return sum(info.file_size for info in z.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return 0  # np.load says what is wrong with it
+
+
 def _npz(path: str, needed: list[str], vectors: dict[str, str], given: list[str]) -> Source:
+    size, limit = _npz_size(path), memory_limit()
+    if size > limit:
+        raise DataError(f"--data {path}: its arrays unpack to {size / 2**30:.1f} GiB, more "
+                        f"than half this machine's memory ({limit / 2**30:.1f} GiB), and an "
+                        ".npz is loaded whole: save them as .npy (read in chunks from disk) "
+                        "or CSV")
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     for name in arrays:
