@@ -4,7 +4,8 @@
 
 Each example is checked as tests/hostile.py says (exit 0, or 2 with one error line;
 no traceback; bounded time; nothing executed). Prints the count, the exit statuses,
-and the slowest example.
+and the slowest example; record them in docs/benchmarks.md under "Hostile input" (a
+section benchmarks/run.py keeps when it rewrites the file).
 """
 from __future__ import annotations
 
