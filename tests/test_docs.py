@@ -87,3 +87,19 @@ def test_cli_reference_is_current():
 
     with open(cli_docs.PATH, encoding="utf-8") as f:
         assert f.read() == cli_docs.render(), "docs/cli.md is stale: run python3 tests/cli_docs.py"
+
+
+def test_the_benchmark_script_keeps_the_hostile_input_record(tmp_path):
+    """benchmarks/run.py rewrites docs/benchmarks.md; the fuzz record must survive it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run",
+                                                  os.path.join(ROOT, "benchmarks", "run.py"))
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    with open(os.path.join(ROOT, "docs", "benchmarks.md"), encoding="utf-8") as f:
+        current = f.read()
+    tail = run.kept_sections(os.path.join(ROOT, "docs", "benchmarks.md"))
+    assert tail.lstrip().startswith("## Hostile input") and tail.strip() in current
+    assert "10,000" in tail
+    assert run.kept_sections(str(tmp_path / "missing.md")) == ""
