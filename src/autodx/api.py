@@ -153,7 +153,7 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
         rows = _shifted(rows, coords.names[0], precision)
     results = _run(expr, rows, row, precision, progress, key=["grad", coords.names, order])
     if noisy:
-        results = _with_noise(results, rows)
+        results, rows.done = _with_noise(results, rows.done)
     return Output("grad", expr.text, coords.labels, rows.done, results,
                   {"scalar": coords.scalar, "order": order, "precision": precision})
 
@@ -180,22 +180,21 @@ def _shifted(rows: batch.PointsPlan, name: str, precision: int) -> batch.PointsP
     return dataclasses.replace(rows, points=points, total=len(points))
 
 
-def _with_noise(results: dict, rows: batch.PointsPlan) -> dict:
-    """Split the shifted rows off again, and estimate each derivative's relative rounding
-    noise from them: the exact derivatives move smoothly with x (a linear trend, which
-    second differences remove); rounding errors do not. At high orders the Taylor terms
+def _with_noise(results: dict, done: batch.Rows) -> tuple[dict, batch.Rows]:
+    """Split the shifted rows off again (from the results and the evaluated rows), and
+    estimate each derivative's relative rounding noise from them: the exact derivatives
+    move smoothly with x (a linear trend, which second differences remove); rounding
+    errors do not. At high orders the Taylor terms
     can cancel far more digits than float64 holds (d^100/dx^100 of sin(x) e^x at 0.5
     keeps about 2), and this sees it without knowing the exact value."""
     step = len(_SHIFTS) + 1
-    done = rows.done
-    rows.done = batch.Rows(done.count // step,
-                           None if done.batched is None else
-                           {k: v[::step] for k, v in done.batched.items()},
-                           done.fixed)
+    rows = batch.Rows(done.count // step,
+                      None if done.batched is None else
+                      {k: v[::step] for k, v in done.batched.items()}, done.fixed)
     stacked = np.stack([np.asarray(results["value"])] +
                        [np.asarray(d) for d in results["derivatives"].values()], axis=1)
     every = stacked.reshape(-1, step, stacked.shape[1]).astype(np.float64)
-    out, near = every[:, 0], every[:, 1:]  # near: -2, -1, +1, +2
+    out, near = every[:, 0], every[:, 1:]  # near: in the order of _SHIFTS
     second = np.stack([(near[:, 0] + near[:, 3]) / 2 - out,
                        (near[:, 1] + near[:, 2]) / 2 - out])
     scale = np.maximum(np.abs(near).max(axis=1), np.abs(out))
@@ -203,7 +202,7 @@ def _with_noise(results: dict, rows: batch.PointsPlan) -> dict:
         noise = np.abs(second).max(axis=0) / np.maximum(scale, np.finfo(np.float64).tiny)
     return {"value": np.asarray(results["value"])[::step],
             "derivatives": {k: np.asarray(d)[::step] for k, d in results["derivatives"].items()},
-            "noise": noise[:, 1:]}
+            "noise": noise[:, 1:]}, rows
 
 
 def _series(expr: Expression, name: str) -> Callable:

@@ -240,6 +240,23 @@ def _emit(result, fmt: Format, out: Optional[str], precision: int) -> None:
         Console(highlight=False, markup=False).print(render.table(result, precision))
 
 
+def _derivatives(command: str, compute, expr: str, defs, at, data, wrt, fmt: Format,
+                 out: Optional[str], precision: int, symbolic: bool, check: bool,
+                 timeout: float, **formula_options) -> None:
+    """What grad, hessian and jvp-partial share: the formulas alone (--symbolic without
+    a point), or ``compute(api, expression, progress)`` with the symbolic worker running
+    beside it for --symbolic and --check. A callable option (the --hvp vector) is read
+    only on the path that needs it."""
+    if symbolic and not (check or at or data):
+        options = {k: v() if callable(v) else v for k, v in formula_options.items()}
+        return _formulas(fmt, out, timeout, command, expr, defs, wrt, **options)
+    with _trust(symbolic, check, timeout, fmt, out) as worker:
+        api, e = _prepare(expr, defs, out)
+        with _Progress() as progress:
+            result = compute(api, e, progress)
+        _finish(result, e, worker, symbolic, check, timeout, fmt, out, precision)
+
+
 def _formulas(fmt: Format, out: Optional[str], timeout: float, command: str, expr: str,
               defs, wrt, **options) -> None:
     """--symbolic without --at or --data: the symbolic derivatives alone, without JAX."""
@@ -294,16 +311,15 @@ def _trust(symbolic: bool, check: bool, timeout: float, fmt: Format, out: Option
 def _finish(result, e, worker, symbolic: bool, check: bool, timeout: float, fmt: Format,
             out: Optional[str], precision: int) -> None:
     """Ask the worker (if any), write the results, and say how the check went."""
-    if worker is not None:
-        from . import trust
+    if worker is None:
+        _emit(result, fmt, out, precision)
+        return
+    from . import trust
 
-        reply = worker.ask(trust.request(result, e, check, precision, symbolic), timeout)
-        result.extra["notes"] = trust.attach(result, reply, check, symbolic, timeout,
-                                             precision)
+    reply = worker.ask(trust.request(result, e, check, precision, symbolic), timeout)
+    result.extra["notes"] = trust.attach(result, reply, check, symbolic, timeout, precision)
     _emit(result, fmt, out, precision)
     if check:
-        from . import trust
-
         _stderr(trust.summary_line(result))
         if result.extra["check_summary"]["disagrees"]:
             raise typer.Exit(Status.CHECK)
@@ -355,14 +371,12 @@ def cli_grad(
       autodx grad "atan2(y, x)" --order 3 --at x=1,y=2 --check
     """
     p = int(precision.value)
-    if symbolic and not (check or at or data):
-        return _formulas(fmt, out, symbolic_timeout, "grad", expr, defs, wrt, order=order)
-    with _trust(symbolic, check, symbolic_timeout, fmt, out) as worker:
-        api, e = _prepare(expr, defs, out)
+
+    def compute(api, e, progress):
         api.check_order(order, p)
-        with _Progress() as progress:
-            result = api.grad_rows(e, api.plan(e, at or [], data), order, wrt, p, progress)
-        _finish(result, e, worker, symbolic, check, symbolic_timeout, fmt, out, p)
+        return api.grad_rows(e, api.plan(e, at or [], data), order, wrt, p, progress)
+    _derivatives("grad", compute, expr, defs, at, data, wrt, fmt, out, p, symbolic, check,
+                 symbolic_timeout, order=order)
 
 
 @app.command("hessian", context_settings=_COMMAND)
@@ -402,16 +416,14 @@ def cli_hessian(
     from . import data as datamod
 
     p = int(precision.value)
-    if symbolic and not (check or at or data):
-        vector = datamod.read_vector(hvp, "--hvp") if hvp is not None else None
-        return _formulas(fmt, out, symbolic_timeout, "hessian", expr, defs, wrt, hvp=vector)
-    with _trust(symbolic, check, symbolic_timeout, fmt, out) as worker:
-        api, e = _prepare(expr, defs, out)
-        vector = datamod.read_vector(hvp, "--hvp") if hvp is not None else None
-        with _Progress() as progress:
-            result = api.hessian_rows(e, api.plan(e, at or [], data), wrt, vector, p,
-                                      progress)
-        _finish(result, e, worker, symbolic, check, symbolic_timeout, fmt, out, p)
+
+    def vector():
+        return datamod.read_vector(hvp, "--hvp") if hvp is not None else None
+
+    def compute(api, e, progress):
+        return api.hessian_rows(e, api.plan(e, at or [], data), wrt, vector(), p, progress)
+    _derivatives("hessian", compute, expr, defs, at, data, wrt, fmt, out, p, symbolic, check,
+                 symbolic_timeout, hvp=vector)
 
 
 @app.command("jvp-partial", context_settings=_COMMAND)
@@ -447,15 +459,11 @@ def cli_jvp_partial(
       autodx jvp-partial "x**2*y**3" --indices x,y,y --symbolic --format plain
     """
     p = int(precision.value)
-    if symbolic and not (check or at or data):
-        return _formulas(fmt, out, symbolic_timeout, "jvp-partial", expr, defs, wrt,
-                         indices=indices)
-    with _trust(symbolic, check, symbolic_timeout, fmt, out) as worker:
-        api, e = _prepare(expr, defs, out)
-        with _Progress() as progress:
-            result = api.jvp_partial_rows(e, api.plan(e, at or [], data), indices, wrt, p,
-                                          progress)
-        _finish(result, e, worker, symbolic, check, symbolic_timeout, fmt, out, p)
+
+    def compute(api, e, progress):
+        return api.jvp_partial_rows(e, api.plan(e, at or [], data), indices, wrt, p, progress)
+    _derivatives("jvp-partial", compute, expr, defs, at, data, wrt, fmt, out, p, symbolic,
+                 check, symbolic_timeout, indices=indices)
 
 
 @app.command("perex", context_settings=_COMMAND)

@@ -57,27 +57,56 @@ def point_text(at: dict, precision: int = 64) -> str:
 
 # ---------------------------------------------------------------- entries per row
 
-def entries(out, i: int) -> list[tuple[str, Any]]:
-    """(label, number) for everything computed at row i, in display order."""
-    r, coords = out.results, out.coordinates
+def entry_keys(out) -> list:
+    """What each entry of a row is, in display order: ``[]`` for f, a list of coordinate
+    positions for a partial, ``{"hvp": i}`` for row i of H v (not for perex). The
+    symbolic worker gets the same keys, so its answers line up with :func:`entries`."""
+    n = len(out.coordinates)
     if out.command == "grad":
-        rows = [("f", r["value"][i])]
-        for k, d in r["derivatives"].items():
-            if out.extra["scalar"]:
-                rows.append((partial_label(coords, (0,) * k), d[i]))
-            else:
-                rows += [(partial_label(coords, c), d[i][c])
-                         for c in itertools.combinations_with_replacement(range(len(coords)), k)]
-        return rows
+        keys: list = [[]]
+        for k in out.results["derivatives"]:
+            keys += [[0] * k] if out.extra["scalar"] else \
+                [list(c) for c in itertools.combinations_with_replacement(range(n), k)]
+        return keys
     if out.command == "hessian":
-        if "hvp" in r:
-            return [("f", r["value"][i])] + [(f"Hv[{c}]", v) for c, v in zip(coords, r["hvp"][i])]
-        return [("f", r["value"][i])] + [
-            (partial_label(coords, c), r["hessian"][i][c])
-            for c in itertools.combinations_with_replacement(range(len(coords)), 2)]
+        if "hvp" in out.results:
+            return [[]] + [{"hvp": i} for i in range(n)]
+        return [[]] + [list(c) for c in itertools.combinations_with_replacement(range(n), 2)]
     if out.command == "jvp-partial":
-        return [("f", r["f"][i]), (partial_label(coords, out.extra["indices"]), r["value"][i])]
-    return [(f"df/d{c}", v) for c, v in zip(coords, r["grad"][i])]
+        return [[], list(out.extra["indices"])]
+    raise ValueError(f"{out.command} has no entry keys")
+
+
+def entry_label(coords: Sequence[str], key) -> str:
+    """``f``, ``d2f/dx dy`` or ``Hv[x]`` for an entry key."""
+    if key == []:
+        return "f"
+    if isinstance(key, dict):
+        return f"Hv[{coords[key['hvp']]}]"
+    return partial_label(coords, key)
+
+
+def _entry_value(out, i: int, key):
+    r = out.results
+    if key == []:
+        return r["f"][i] if out.command == "jvp-partial" else r["value"][i]
+    if isinstance(key, dict):
+        return r["hvp"][i][key["hvp"]]
+    if out.command == "grad":
+        d = r["derivatives"][len(key)][i]
+        return d if out.extra["scalar"] else d[tuple(key)]
+    if out.command == "hessian":
+        return r["hessian"][i][tuple(key)]
+    return r["value"][i]
+
+
+def entries(out, i: int, keys: list | None = None) -> list[tuple[str, Any]]:
+    """(label, number) for everything computed at row i, in display order; ``keys`` from
+    :func:`entry_keys`, when a caller goes through many rows."""
+    if out.command == "perex":
+        return [(f"df/d{c}", v) for c, v in zip(out.coordinates, out.results["grad"][i])]
+    return [(entry_label(out.coordinates, key), _entry_value(out, i, key))
+            for key in (entry_keys(out) if keys is None else keys)]
 
 
 def _finite_rows(out) -> list[tuple[str, np.ndarray]]:
@@ -103,14 +132,18 @@ _WHAT = {"value": "the value", "derivatives": "a derivative", "hessian": "the He
          "hvp": "the Hessian-vector product", "grad": "the gradient"}
 
 
+def _where(out, i: int) -> str:
+    """Row i for a warning: its values, or its number when they were not kept."""
+    return point_text(out.rows.point(i)) if out.rows.batched is not None else f"row {i + 1}"
+
+
 def nonfinite_warnings(out) -> list[str]:
     """One line per kind of result that is not finite somewhere, with how many points."""
     lines = []
     for name, finite in _finite_rows(out):
         if not finite.all():
             first = int(np.argmin(finite))
-            where = point_text(out.rows.point(first)) if out.rows.batched is not None \
-                else f"row {first + 1}"
+            where = _where(out, first)
             what = _WHAT[name] if out.command != "jvp-partial" else "the partial"
             count = out.rows.count
             lines.append(f"{what} is not finite at {int((~finite).sum())} of {count} "
@@ -136,8 +169,7 @@ def noise_warnings(out) -> list[str]:
     first = int(np.argmax(rows))
     k = int(np.argmax(bad[first])) + 1
     worst = int(np.nanargmax(noise[first])) + 1
-    where = point_text(out.rows.point(first)) if out.rows.batched is not None \
-        else f"row {first + 1}"
+    where = _where(out, first)
     count = int(rows.sum())
     many = f" ({count} of {out.rows.count} points; first shown)" if out.rows.count > 1 else ""
     return [f"rounding noise: at {where}, the derivatives from order {k} on may be off by "
@@ -287,13 +319,11 @@ def formula_table(out):
     """The symbolic derivatives alone (``--symbolic`` without a point)."""
     from rich.table import Table
 
-    from .trust import labels
-
     t = Table(title=f"f = {out.expression}", title_justify="left", show_edge=False)
     t.add_column("derivative", style="bold")
     t.add_column("symbolic")
-    for label, text in zip(labels(out), out.extra["symbolic"]):
-        t.add_row(label, text)
+    for key, text in zip(entry_keys(out), out.extra["symbolic"]):
+        t.add_row(entry_label(out.coordinates, key), text)
     return t
 
 
@@ -336,9 +366,10 @@ def csv_rows(out) -> Iterator[list[str]]:
         for row in out.results["grad"]:
             yield [exact(v) for v in row]
         return
+    keys = entry_keys(out)
     for i in range(out.rows.count):
         point = _flat_values(out.rows.point(i)) if with_points else []
-        yield [exact(v) for v in point] + [exact(v) for _, v in entries(out, i)]
+        yield [exact(v) for v in point] + [exact(v) for _, v in entries(out, i, keys)]
 
 
 def document(out) -> dict:

@@ -430,7 +430,9 @@ class _Checker:
         out = []
         for entry, expr in zip(self.entries, self.exprs):
             item = {"exact": None, "fd": None, "fd_bound": None, "why": kink if entry else None}
-            if kink is None or not entry:
+            if not entry:  # f itself, evaluated above
+                item.update(value)
+            elif kink is None:
                 item.update(self.exact(expr, x))
                 item.update(self.finite_difference(entry, x))
             out.append(item)
@@ -454,8 +456,7 @@ class _Checker:
         return {"exact": value, "why": why}
 
     def finite_difference(self, entry, x) -> dict:
-        if not entry:  # the value itself: the symbolic reference is all there is
-            return {}
+        """For a derivative (f itself has only the symbolic reference)."""
         if self.stopped:
             return {"fd_why": "stop_gradient hides derivatives from the function's values"}
         scale = max([1.0] + [abs(float(v)) for v in x])

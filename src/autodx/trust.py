@@ -9,7 +9,6 @@ the finite difference's own error bound), with (rel, abs) from :data:`TOLERANCE`
 """
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import render
+from .render import entry_keys
 from .errors import InputError
 from .limits import TOLERANCE
 
@@ -69,25 +69,6 @@ def check_timeout(seconds: float) -> None:
         raise InputError(f"--symbolic-timeout {seconds}: give a number of seconds above 0")
 
 
-def entry_keys(out) -> list:
-    """What each entry of :func:`autodx.render.entries` is, for the worker: ``[]`` for
-    f, a list of coordinate positions for a partial, ``{"hvp": i}`` for row i of H v."""
-    n = len(out.coordinates)
-    if out.command == "grad":
-        keys: list = [[]]
-        for k in out.results["derivatives"]:
-            keys += [[0] * k] if out.extra["scalar"] else \
-                [list(c) for c in itertools.combinations_with_replacement(range(n), k)]
-        return keys
-    if out.command == "hessian":
-        if "hvp" in out.results:
-            return [[]] + [{"hvp": i} for i in range(n)]
-        return [[]] + [list(c) for c in itertools.combinations_with_replacement(range(n), 2)]
-    if out.command == "jvp-partial":
-        return [[], list(out.extra["indices"])]
-    raise ValueError(f"{out.command} has no symbolic view")
-
-
 def _point(point: dict, precision: int) -> dict:
     """The point as the arithmetic saw it: rounded to float32 at --precision 32."""
     cast = (lambda v: float(np.float32(v))) if precision == 32 else float
@@ -101,7 +82,9 @@ def request(out, expr, check: bool, precision: int, symbolic: bool = True) -> di
         raise InputError(f"--check evaluates every number in high precision, for at most "
                          f"{MAX_CHECK_POINTS:,} points; there are {out.rows.count:,}: check "
                          "a sample of the rows (e.g. head -n 1001 FILE)")
-    points = [_point(out.rows.point(i), precision) for i in range(out.rows.count)]
+    # every row only when checking: --symbolic alone over a data file needs one
+    points = [_point(out.rows.point(i), precision)
+              for i in range(out.rows.count if check else 1)]
     hvp = out.extra.get("hvp")
     return {
         "text": expr.text,
@@ -191,8 +174,9 @@ def attach(out, reply: dict | None, check: bool, symbolic: bool, timeout: float,
     why = "sympy ran out of time" if reply is None else \
         ("no symbolic derivative" if "error" in reply else None)
     verdicts = []
+    keys = entry_keys(out)
     for i in range(out.rows.count):
-        values = [v for _, v in render.entries(out, i)]
+        values = [v for _, v in render.entries(out, i, keys)]
         refs = reply["checks"][i] if why is None else [{"why": why}] * len(values)
         verdicts.append([judge(v, r, precision) for v, r in zip(values, refs)])
     counts = {k: sum(v.verdict == k for row in verdicts for v in row)
@@ -303,12 +287,3 @@ def formulas(command: str, text: str, defs=(), wrt=None, order: int = 1, indices
                "entries": entry_keys(out), "hvp": extra.get("hvp"), "points": [],
                "check": False}
     return out, request
-
-
-def labels(out) -> list[str]:
-    """The label of every entry: ``f``, ``d2f/dx dy``, ``Hv[x]``."""
-    from .render import partial_label
-
-    coords = out.coordinates
-    return ["f" if key == [] else f"Hv[{coords[key['hvp']]}]" if isinstance(key, dict)
-            else partial_label(coords, key) for key in entry_keys(out)]
