@@ -170,7 +170,10 @@ def test_seed7_mixed_partial_over_rows(tmp_cwd, name):
     doc = cli("jvp-partial", "prod(x)", "--indices", "0,2,4", "--data", name,
               "--format", "json").json()
     assert doc["indices"] == [0, 2, 4]
-    assert [r["value"] for r in doc["results"]] == SEED7
+    # jvp-partial's own number is "partial"; "value" is f, as in every command
+    assert [r["partial"] for r in doc["results"]] == SEED7
+    assert [r["value"] for r in doc["results"]] == [float(np.prod(r)) for r in
+                                                     np.arange(1, 31).reshape(6, 5)]
     assert doc["results"][5]["at"] == {"x": [26.0, 27.0, 28.0, 29.0, 30.0]}
 
 
@@ -188,7 +191,7 @@ def test_seed7_plain_and_out(tmp_cwd):
 def test_jvp_partial_named_and_reordered_indices(indices):
     doc = cli("jvp-partial", "prod(x)", "--indices", indices, "--at", "[1,2,3,4,5]",
               "--format", "json").json()
-    assert doc["results"][0]["value"] == 8.0
+    assert doc["results"][0]["partial"] == 8.0 and doc["results"][0]["value"] == 120.0
 
 
 @pytest.mark.parametrize("indices, expected", [
@@ -200,7 +203,7 @@ def test_jvp_partial_repeated_indices(indices, expected):
     # f = x^2 y^3 / 2 at x=1, y=2
     doc = cli("jvp-partial", "x**2*y**3/2", "--indices", indices, "--at", "x=1,y=2",
               "--format", "json").json()
-    assert doc["results"][0]["value"] == expected
+    assert doc["results"][0]["partial"] == expected and doc["results"][0]["value"] == 4.0
 
 
 def test_jvp_partial_random_data_against_closed_form(tmp_cwd):

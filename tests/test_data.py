@@ -100,33 +100,6 @@ def test_atomic_write_replaces_only_when_complete(tmp_path):
     assert target.read_text() == "old" and os.listdir(tmp_path) == ["out.txt"]
 
 
-def test_progress_bar_only_on_a_terminal_after_a_moment(monkeypatch):
-    from autodx import cli
-
-    class TTY:
-        def isatty(self):
-            return True
-
-        def write(self, text):
-            return len(text)
-
-        def flush(self):
-            pass
-    monkeypatch.setattr(cli.sys, "stderr", TTY())
-    monkeypatch.delenv("CI", raising=False)
-    clock = iter([0.1, 0.2, 1.0, 1.1])
-    with cli._Progress() as progress:
-        progress.clock = lambda: next(clock)
-        progress.start = 0.0
-        progress(10, 100)            # 0.1 s: too soon, nothing shown
-        assert progress.bar is None
-        progress(10, 100)            # 0.2 s
-        progress(10, 100)            # 1.0 s: the bar starts
-        assert progress.bar is not None
-    monkeypatch.setenv("CI", "true")
-    assert not cli._Progress().enabled
-
-
 def test_an_npz_larger_than_half_the_memory_is_refused_before_loading(tmp_cwd, monkeypatch):
     """An .npz is loaded whole; one that would not fit gets an error, not a MemoryError."""
     from conftest import assert_user_error, cli

@@ -59,6 +59,3 @@ def test_tensor_size_limit():
     with pytest.raises(ValueError, match="entries"):
         engine.check_tensor_size(10, 7)
 
-
-def test_value_shape_traces_without_computing():
-    assert engine.value_shape(lambda x: x * 2, jnp.ones(3)) == (3,)

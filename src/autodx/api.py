@@ -4,26 +4,25 @@
     >>> autodx.grad("x**3 + 2*x**2 - 3*x + 1", order=3, at=1).derivatives
     {1: 4.0, 2: 10.0, 3: 6.0}
 
-Every command evaluates its rows, the ``--at`` points or the rows of a ``--data`` file,
-as one jit-compiled ``vmap`` per chunk of rows (see :mod:`autodx.batch`).
+Each ``*_rows`` function evaluates a command at its rows, the ``--at`` points or the
+rows of a ``--data`` file, as one jit-compiled ``vmap`` per chunk of rows (see
+:mod:`autodx.batch`), and returns a :class:`autodx.result.Result`.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import batch, data, engine, limits, parse as P, taylor
-from .batch import Plan, Rows
+from . import batch, data, engine, limits, noise, parse as P, taylor
 from .compile import compile_tree
+from .data import DataPlan, Plan, PointsPlan
 from .errors import ExpressionError, InputError
-from .limits import MAX_ORDER, _short, check_order, resolve_indices  # noqa: F401
+from .limits import check_order, resolve_indices
+from .result import Command, Result, flat_labels
 
 engine.no_rule(taylor.NoRule)
-
-
 
 @dataclass
 class Expression:
@@ -58,6 +57,47 @@ def _expr(expr: str | Expression, defs: Sequence[str]) -> Expression:
 
 # ---------------------------------------------------------------- checks
 
+@dataclass(frozen=True)
+class Coords:
+    """The differentiated coordinates: variables in name order, vectors expanded."""
+
+    names: tuple[str, ...]
+    sizes: tuple[int | None, ...]  # None: a scalar variable
+
+    @staticmethod
+    def of(names: list[str], layout: dict[str, int | None]) -> "Coords":
+        return Coords(tuple(names), tuple(layout[n] for n in names))
+
+    @property
+    def labels(self) -> list[str]:
+        return flat_labels(dict(zip(self.names, self.sizes)))
+
+    @property
+    def n(self) -> int:
+        return sum(1 if s is None else s for s in self.sizes)
+
+    @property
+    def scalar(self) -> bool:
+        """One scalar variable: derivatives are numbers, by Taylor mode."""
+        return len(self.names) == 1 and self.sizes[0] is None
+
+    def flat(self, env: dict):
+        import jax.numpy as jnp
+
+        return jnp.concatenate([jnp.atleast_1d(env[n]) for n in self.names])
+
+    def merge(self, x, env: dict) -> dict:
+        out, start = dict(env), 0
+        for name, size in zip(self.names, self.sizes):
+            out[name] = x[start] if size is None else x[start:start + size]
+            start += 1 if size is None else size
+        return out
+
+
+# ---------------------------------------------------------------- running
+
+
+
 def check_wrt(expr: Expression, wrt: Sequence[str] | str | None) -> list[str]:
     """The differentiated variables, sorted; all variables when ``wrt`` is None."""
     return limits.check_wrt(expr.variables, wrt)
@@ -67,23 +107,11 @@ def plan(expr: Expression, at: Sequence[Any] = (), data_path: str | None = None)
     """The rows to evaluate: the ``at`` points, or the rows of ``data_path`` with
     ``at`` giving the variables the file does not hold."""
     if data_path is None:
-        return batch.points_plan(expr.variables, expr.info.vectors, at)
-    return batch.data_plan(expr.variables, expr.info.vectors, at, data_path)
+        return data.points_plan(expr.variables, expr.info.vectors, at)
+    return data.data_plan(expr.variables, expr.info.vectors, at, data_path)
 
 
 # ---------------------------------------------------------------- results
-
-@dataclass
-class Output:
-    """What a command computed: arrays with one row per point, in input order."""
-
-    command: str
-    expression: str
-    coordinates: list[str]
-    rows: Rows
-    results: dict[str, Any]  # name -> array (rows first), or dict of them
-    extra: dict[str, Any] = field(default_factory=dict)
-
 
 @dataclass
 class GradResult:
@@ -122,17 +150,16 @@ def grad(expr: str | Expression, order: int = 1, at: Any = None,
     """
     e = _expr(expr, defs)
     out = grad_rows(e, plan(e, [at] if at is not None else []), order, wrt, precision)
-    d = out.results["derivatives"]
-    scalar = out.extra["scalar"]
-    return GradResult(out.rows.point(0), out.coordinates, float(out.results["value"][0]),
-                      {k: float(v[0]) if scalar else np.asarray(v[0]) for k, v in d.items()})
+    d = out.values["derivatives"]
+    return GradResult(out.rows.point(0), out.coordinates, float(out.values["value"][0]),
+                      {k: float(v[0]) if out.scalar else np.asarray(v[0]) for k, v in d.items()})
 
 
 def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int = 64,
-              progress=None) -> Output:
+              progress=None) -> Result:
     """Value and derivatives 1..order at every row of ``rows``."""
     check_order(order, precision)
-    coords = batch.Coords.of(check_wrt(expr, wrt), rows.layout)
+    coords = Coords.of(check_wrt(expr, wrt), rows.layout)
     if coords.scalar:
         name = coords.names[0]
         run = engine.scalar_derivatives(lambda x, env: expr.fun({**env, name: x}), order,
@@ -148,61 +175,14 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
         def row(env):
             value, tensors = run(coords.flat(env), env)
             return {"value": value, "derivatives": dict(enumerate(tensors, start=1))}
-    noisy = coords.scalar and order >= NOISE_ORDER and isinstance(rows, batch.PointsPlan)
+    noisy = coords.scalar and order >= noise.NOISE_ORDER and isinstance(rows, PointsPlan)
     if noisy:
-        rows = _shifted(rows, coords.names[0], precision)
-    results = _run(expr, rows, row, precision, progress, key=["grad", coords.names, order])
+        rows = noise.shifted(rows, coords.names[0], precision)
+    values = _run(expr, rows, row, precision, progress, key=["grad", coords.names, order])
     if noisy:
-        results, rows.done = _with_noise(results, rows.done)
-    return Output("grad", expr.text, coords.labels, rows.done, results,
-                  {"scalar": coords.scalar, "order": order, "precision": precision})
-
-
-# From this order on, grad at --at points estimates the rounding noise of each derivative.
-NOISE_ORDER = 10
-# Units in the last place: far enough that every rounding in the program comes out
-# differently, near enough (about 1e-13 relative) that the derivatives move by a
-# negligible, and linear, amount.
-_SHIFTS = (-1999, -997, 997, 1999)
-
-
-def _shifted(rows: batch.PointsPlan, name: str, precision: int) -> batch.PointsPlan:
-    """Each point followed by copies with ``name`` moved by :data:`_SHIFTS` units in the
-    last place (of the float type in use): more rows for the same compiled program."""
-    dtype = np.float64 if precision == 64 else np.float32
-    points = []
-    for p in rows.points:
-        x = dtype(p[name])
-        points.append(p)
-        ulp = np.spacing(dtype(max(abs(x), 1)))  # near 0, the ulp of 1
-        for shift in _SHIFTS:
-            points.append({**p, name: np.asarray(x + dtype(shift) * ulp, dtype=np.float64)})
-    return dataclasses.replace(rows, points=points, total=len(points))
-
-
-def _with_noise(results: dict, done: batch.Rows) -> tuple[dict, batch.Rows]:
-    """Split the shifted rows off again (from the results and the evaluated rows), and
-    estimate each derivative's relative rounding noise from them: the exact derivatives
-    move smoothly with x (a linear trend, which second differences remove); rounding
-    errors do not. At high orders the Taylor terms
-    can cancel far more digits than float64 holds (d^100/dx^100 of sin(x) e^x at 0.5
-    keeps about 2), and this sees it without knowing the exact value."""
-    step = len(_SHIFTS) + 1
-    rows = batch.Rows(done.count // step,
-                      None if done.batched is None else
-                      {k: v[::step] for k, v in done.batched.items()}, done.fixed)
-    stacked = np.stack([np.asarray(results["value"])] +
-                       [np.asarray(d) for d in results["derivatives"].values()], axis=1)
-    every = stacked.reshape(-1, step, stacked.shape[1]).astype(np.float64)
-    out, near = every[:, 0], every[:, 1:]  # near: in the order of _SHIFTS
-    second = np.stack([(near[:, 0] + near[:, 3]) / 2 - out,
-                       (near[:, 1] + near[:, 2]) / 2 - out])
-    scale = np.maximum(np.abs(near).max(axis=1), np.abs(out))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        noise = np.abs(second).max(axis=0) / np.maximum(scale, np.finfo(np.float64).tiny)
-    return {"value": np.asarray(results["value"])[::step],
-            "derivatives": {k: np.asarray(d)[::step] for k, d in results["derivatives"].items()},
-            "noise": noise[:, 1:]}, rows
+        values, rows.done = noise.with_noise(values, rows.done)
+    return Result(Command.grad, expr.text, coords.labels, rows.done, values, precision,
+                  order=order, scalar=coords.scalar)
 
 
 def _series(expr: Expression, name: str) -> Callable:
@@ -220,9 +200,9 @@ def _check_tensor(n: int, order: int) -> None:
 
 
 def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
-                 precision: int = 64, progress=None) -> Output:
+                 precision: int = 64, progress=None) -> Result:
     """The Hessian at every row, or with ``vector`` the Hessian-vector product."""
-    coords = batch.Coords.of(check_wrt(expr, wrt), rows.layout)
+    coords = Coords.of(check_wrt(expr, wrt), rows.layout)
     fun = lambda x, env: expr.fun(coords.merge(x, env))  # noqa: E731
     if vector is None:
         _check_tensor(coords.n, 2)
@@ -232,61 +212,59 @@ def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
             value, h = run(coords.flat(env), env)
             return {"value": value, "hessian": h}
     else:
-        v = np.asarray(vector, dtype=float).reshape(-1)
-        if v.shape != (coords.n,):
-            raise InputError(f"--hvp: the vector has length {v.size}, but there are "
-                             f"{coords.n} coordinates ({_short(coords.labels)})")
+        v = limits.check_hvp(vector, coords.labels)
         run_hvp = engine.hvp(fun)
 
         def row(env):
             value, hv = run_hvp(coords.flat(env), env["__hvp__"], env)
             return {"value": value, "hvp": hv}
         rows = rows.with_fixed("__hvp__", v)
-    results = _run(expr, rows, row, precision, progress,
-                   key=["hessian", coords.names, vector is None])
-    return Output("hessian", expr.text, coords.labels, rows.done, results,
-                  {} if vector is None else {"hvp": v.tolist()})
+    values = _run(expr, rows, row, precision, progress,
+                  key=["hessian", coords.names, vector is None])
+    return Result(Command.hessian, expr.text, coords.labels, rows.done, values, precision,
+                  hvp=None if vector is None else v.tolist())
 
 
 def jvp_partial_rows(expr: Expression, rows: Plan, indices: str | Sequence, wrt=None,
-                     precision: int = 64, progress=None) -> Output:
+                     precision: int = 64, progress=None) -> Result:
     """One mixed partial at every row, by nested jvps with one-hot tangents."""
-    coords = batch.Coords.of(check_wrt(expr, wrt), rows.layout)
+    coords = Coords.of(check_wrt(expr, wrt), rows.layout)
     idx = resolve_indices(indices, coords.labels)
     run = engine.jvp_partial(lambda x, env: expr.fun(coords.merge(x, env)), idx)
 
     def row(env):
         value, d = run(coords.flat(env), env)
-        return {"f": value, "value": d}
-    results = _run(expr, rows, row, precision, progress,
-                   key=["jvp-partial", coords.names, idx])
-    return Output("jvp-partial", expr.text, coords.labels, rows.done, results,
-                  {"indices": idx})
+        return {"value": value, "partial": d}
+    values = _run(expr, rows, row, precision, progress,
+                  key=["jvp-partial", coords.names, idx])
+    return Result(Command.jvp_partial, expr.text, coords.labels, rows.done, values,
+                  precision, indices=idx)
 
 
 def perex_rows(expr: Expression, rows: Plan, wrt, precision: int = 64, progress=None,
-               timing: bool = False, keep_inputs: bool = True) -> Output:
+               timing: bool = False, keep_inputs: bool = True) -> Result:
     """Per-example gradients in the parameters ``wrt`` (shared, from ``--at``) for every
     row of the data: one ``jit(vmap(grad, in_axes=(None, 0)))``."""
-    if not isinstance(rows, batch.DataPlan):
+    if not isinstance(rows, DataPlan):
         raise InputError("perex needs --data FILE: the examples, one per row")
     names = check_wrt(expr, wrt)
     batched = [n for n in names if n not in rows.fixed]
     if batched:
         raise InputError(f"perex: the parameter {batched[0]} must be given by --at (shared "
                          "by every example), not by the data file")
-    coords = batch.Coords.of(names, rows.layout)
+    coords = Coords.of(names, rows.layout)
     grad = engine.per_example_grad(lambda x, env: expr.fun(coords.merge(x, env)))
 
     def row(env):
         return {"grad": grad(coords.flat(env), env)}
-    results = _run(expr, rows, row, precision, progress, keep_inputs, timing,
-                   key=["perex", coords.names])
-    extra = {"names": names, "layout": {n: rows.layout[n] for n in names}}
+    values = _run(expr, rows, row, precision, progress, keep_inputs, timing,
+                  key=["perex", coords.names])
+    result = Result(Command.perex, expr.text, coords.labels, rows.done, values, precision,
+                    params={n: rows.layout[n] for n in names})
     if timing:
-        extra["timing"] = results.pop("__timing__")
-        extra["timing"].update(batch.time_without_jit(row, rows.done, precision))
-    return Output("perex", expr.text, coords.labels, rows.done, results, extra)
+        result.timing = values.pop("__timing__")
+        result.timing.update(batch.time_without_jit(row, rows.done, precision))
+    return result
 
 
 def _run(expr: Expression, rows: Plan, row: Callable, precision: int, progress,
@@ -321,7 +299,7 @@ def hessian(expr: str | Expression, at: Any, wrt=None, defs: Sequence[str] = (),
     """
     e = _expr(expr, defs)
     out = hessian_rows(e, plan(e, [at]), wrt, vector, precision)
-    return np.asarray(out.results["hvp" if vector is not None else "hessian"][0])
+    return np.asarray(out.values[out.main_array()][0])
 
 
 def jvp_partial(expr: str | Expression, indices, at: Any = None, data: str | None = None,
@@ -335,11 +313,11 @@ def jvp_partial(expr: str | Expression, indices, at: Any = None, data: str | Non
     e = _expr(expr, defs)
     ats = [at] if at is not None else []
     return np.asarray(jvp_partial_rows(e, plan(e, ats, data), indices, wrt,
-                                       precision).results["value"])
+                                       precision).values["partial"])
 
 
 def perex(expr: str | Expression, wrt, at: Any, data: str, defs: Sequence[str] = (),
           precision: int = 64) -> np.ndarray:
     """Per-example gradients, shape (rows, coordinates), for the rows of ``data``."""
     e = _expr(expr, defs)
-    return np.asarray(perex_rows(e, plan(e, [at], data), wrt, precision).results["grad"])
+    return np.asarray(perex_rows(e, plan(e, [at], data), wrt, precision).values["grad"])

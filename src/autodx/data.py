@@ -1,15 +1,20 @@
-"""Points: ``--at`` text, Python values and ``--data`` files -> arrays, checked
-against the expression's variables. Files are read in chunks of rows, so memory stays
-bounded whatever their size."""
+"""Inputs: ``--at`` text, Python values and ``--data`` files -> checked points, and the
+:class:`Plan` that says where the rows of a command come from (``--at`` points, or a
+``--data`` file with ``--at`` values shared by every row). Files are read in chunks of
+rows (:mod:`autodx.datafiles`), so memory stays bounded whatever their size; the
+executor (:mod:`autodx.batch`) runs a plan."""
 from __future__ import annotations
 
-import math
+import abc
 import re
-from typing import Any, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
+from . import datafiles
 from .errors import InputError
+from .result import Rows
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan"
 _NUMBER_RE = re.compile(rf"\s*(?:{_NUMBER})\s*", re.IGNORECASE)
@@ -120,29 +125,6 @@ def _example(names: list[str]) -> str:
     return ",".join(f"{n}=1" for n in names) if names else "x=1"
 
 
-def coordinates(point: Point, wrt: list[str]) -> list[str]:
-    """Labels of the differentiated coordinates: ``x``, ``z[0]``, ``z[1]``, ..."""
-    labels: list[str] = []
-    for name in wrt:
-        value = point[name]
-        labels += [name] if value.ndim == 0 else [f"{name}[{i}]" for i in range(value.size)]
-    return labels
-
-
-def to_jsonable(value: Any, warnings: list[str] | None = None, where: str = "") -> Any:
-    """Floats and nested lists for JSON; a non-finite number becomes None plus a warning."""
-    if isinstance(value, np.ndarray) and value.ndim > 0:
-        return [to_jsonable(v, warnings, where) for v in value]
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v, warnings, where) for v in value]
-    x = float(value)
-    if math.isfinite(x):
-        return x
-    if warnings is not None:
-        warnings.append(f"{where} is {x} (not finite)".strip())
-    return None
-
-
 def read_vector(text: str, where: str) -> np.ndarray:
     """A vector option: ``[1,0,2]``, or a .npy, .csv or .txt file holding the numbers."""
     import os
@@ -164,3 +146,97 @@ def read_vector(text: str, where: str) -> np.ndarray:
         raise InputError(f"{where} {text}: needs a 1-D vector of numbers, got shape "
                          f"{value.shape}")
     return value.astype(float)
+
+
+# ---------------------------------------------------------------- plans
+
+@dataclass
+class Plan(abc.ABC):
+    """Where the rows come from; ``done`` is filled in by :func:`run`."""
+
+    layout: dict[str, int | None]  # every variable -> vector length, None for a scalar
+    fixed: dict[str, np.ndarray]
+    done: Rows | None = None
+    total: int | None = None
+    quick = False  # see PointsPlan
+
+    def with_fixed(self, name: str, value) -> "Plan":
+        return replace(self, fixed={**self.fixed, name: np.asarray(value)})
+
+    @abc.abstractmethod
+    def chunks(self, size: int) -> Iterator[dict[str, np.ndarray]]:
+        """Chunks of at most ``size`` rows: variable -> array, rows first."""
+
+    def close(self) -> None:
+        """Release what the rows are read from."""
+
+
+@dataclass
+class PointsPlan(Plan):
+    """The ``--at`` points: a few rows, each compiled for and run once."""
+
+    points: list = field(default_factory=list)
+    quick = True  # a program for a few points runs once: compile it quickly
+
+    def chunks(self, size: int) -> Iterator[dict[str, np.ndarray]]:
+        for start in range(0, len(self.points), size):
+            part = self.points[start:start + size]
+            yield {k: np.stack([p[k] for p in part]) for k in part[0]}
+
+
+@dataclass
+class DataPlan(Plan):
+    source: Any = None  # a datafiles.Source
+
+    def chunks(self, size: int) -> Iterator[dict[str, np.ndarray]]:
+        return self.source.chunks(size)
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def _layout_of(point: Point) -> dict[str, int | None]:
+    return {k: (None if v.ndim == 0 else v.shape[0]) for k, v in point.items()}
+
+
+def points_plan(variables: list[str], vectors: dict[str, str], ats) -> PointsPlan:
+    """Each ``--at`` is a row; every point must give vectors of the same lengths."""
+    if not ats:
+        if variables:
+            raise InputError(f"no point given: add --at, as in --at {_example(variables)}"
+                             " (or --data FILE)")
+        ats = [{}]
+    pts = [check_point(as_point(a), variables, vectors) for a in ats]
+    layout = _layout_of(pts[0])
+    for i, p in enumerate(pts[1:], start=2):
+        if _layout_of(p) != layout:
+            raise InputError(f"--at point {i} gives vectors of other lengths than point 1; "
+                             "run them separately")
+    return PointsPlan(layout, {}, points=pts, total=len(pts))
+
+
+def data_plan(variables: list[str], vectors: dict[str, str], ats, path: str) -> DataPlan:
+    """Rows from ``path``; ``--at`` (repeatable, merged) gives what the file does not."""
+    fixed: dict[str, np.ndarray] = {}
+    for at in ats:
+        for name, value in as_point(at).items():
+            if name is None:
+                raise InputError("with --data, name the --at values (NAME=VALUE): a bare "
+                                 "value is ambiguous")
+            if name in fixed:
+                raise InputError(f"--at: {name} is given twice")
+            if name not in variables:
+                raise InputError(f"--at: {name} is not a variable of the expression (its "
+                                 f"variables: {', '.join(variables)})")
+            fixed[name] = value
+    for name, value in fixed.items():
+        if value.ndim == 0 and name in vectors:
+            raise InputError(f"--at: {name} is a vector ({vectors[name]}) but was given a "
+                             "number")
+    needed = [v for v in variables if v not in fixed]
+    if not needed:
+        raise InputError(f"--data {path}: --at already gives every variable, so there is "
+                         "nothing to read from the file")
+    source = datafiles.open_source(path, needed, vectors, sorted(fixed))
+    layout = {**_layout_of(fixed), **source.layout}
+    return DataPlan(layout, fixed, source=source, total=source.total)

@@ -213,7 +213,3 @@ def check_tensor_size(n: int, order: int) -> None:
         raise ValueError(f"the order-{order} derivative tensor over {n} coordinates has "
                          f"{n ** order:,} entries (the limit is {MAX_TENSOR_ENTRIES:,})")
 
-
-def value_shape(fun: Callable, *args) -> tuple[int, ...]:
-    """The shape of ``fun(*args)``, found by tracing only (nothing is computed)."""
-    return jax.eval_shape(fun, *args).shape

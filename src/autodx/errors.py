@@ -15,6 +15,7 @@ class Status(enum.IntEnum):
     INTERNAL = 1
     USAGE = 2
     CHECK = 3  # --check found a number that disagrees with its references
+    INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 
 class AutodxError(Exception):

@@ -1,4 +1,4 @@
-"""Limits and option checks that need no JAX: the order, --wrt, --indices.
+"""Limits and option checks that need no JAX: the order, --wrt, --indices, --hvp.
 
 Shared by the commands (through :mod:`autodx.api`) and by ``--symbolic`` without a
 point, which never imports JAX.
@@ -46,8 +46,20 @@ def check_wrt(variables: list[str], wrt: Sequence[str] | str | None) -> list[str
     return sorted(names)
 
 
-def _short(labels: list[str]) -> str:
+def short_list(labels: list[str]) -> str:
+    """The labels for a message: all of them, or the first and last of many."""
     return ", ".join(labels) if len(labels) <= 6 else f"{labels[0]}, ..., {labels[-1]}"
+
+
+def check_hvp(vector, labels: list[str]):
+    """The --hvp vector as a flat float array, one number per coordinate."""
+    import numpy as np
+
+    v = np.asarray(vector, dtype=float).reshape(-1)
+    if v.shape != (len(labels),):
+        raise InputError(f"--hvp: the vector has length {v.size}, but there are "
+                         f"{len(labels)} coordinates ({short_list(labels)})")
+    return v
 
 
 def resolve_indices(text: str | Sequence, labels: list[str]) -> list[int]:
@@ -60,13 +72,13 @@ def resolve_indices(text: str | Sequence, labels: list[str]) -> list[int]:
             if not 0 <= i < len(labels):
                 raise InputError(f"--indices: {i} is out of range: there are {len(labels)} "
                                  f"coordinates, 0 to {len(labels) - 1} "
-                                 f"({_short(labels)})")
+                                 f"({short_list(labels)})")
             out.append(i)
         elif item in labels:
             out.append(labels.index(item))
         else:
             raise InputError(f"--indices: {item!r} is not a coordinate (they are: "
-                             f"{_short(labels)}, or their positions 0 to {len(labels) - 1})")
+                             f"{short_list(labels)}, or their positions 0 to {len(labels) - 1})")
     if not out:
         raise InputError("--indices is empty: give one or more, as in --indices 0,2")
     if len(out) > MAX_PARTIAL_ORDER:

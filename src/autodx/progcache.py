@@ -26,13 +26,16 @@ _MAGIC = b"autodx-program-1\n"
 
 
 def _source_hash() -> str:
-    """A hash of autodx's own modules: a changed program never reuses an old entry."""
-    folder = os.path.dirname(os.path.abspath(__file__))
+    """A hash of autodx's own modules, sub-packages included: a changed program never
+    reuses an old entry."""
+    top = os.path.dirname(os.path.abspath(__file__))
     h = hashlib.sha256()
-    for name in sorted(os.listdir(folder)):
-        if name.endswith(".py"):
-            with open(os.path.join(folder, name), "rb") as f:
-                h.update(name.encode() + f.read())
+    for folder, _, files in sorted(os.walk(top)):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                with open(path, "rb") as f:
+                    h.update(os.path.relpath(path, top).encode() + b"\0" + f.read())
     return h.hexdigest()
 
 

@@ -1,22 +1,23 @@
-"""Results -> rich tables, JSON documents, CSV rows, plain lines, arrays. Never prints.
+"""Results -> rich tables, JSON documents, CSV rows, plain lines. Never prints.
 
-Every function takes an :class:`autodx.api.Output` (arrays with one row per point).
-Table and plain numbers are shown with 12 significant digits (6 at --precision 32);
-JSON and CSV carry the full round-trip value.
+Every function takes a :class:`autodx.result.Result` and reads what it holds from the
+result model's table, so nothing here depends on which command made it. Table and
+plain numbers are shown with 12 significant digits (6 at --precision 32); JSON and CSV
+carry the full round-trip value.
 """
 from __future__ import annotations
 
-import itertools
 import math
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import numpy as np
 
-from .data import to_jsonable
+from .result import SCHEMA, Result, flat_labels, flat_values, layout_of
 
 MAX_TABLE_ROWS = 20   # points shown in a table; the rest are counted in a caption
 MAX_TABLE_ENTRIES = 200
 WIDE_POINTS = 4       # up to this many points: one column per point
+MAX_SYMBOLIC = 300    # characters of a symbolic derivative shown in a table
 
 
 def number(x: Any, precision: int = 64) -> str:
@@ -36,16 +37,6 @@ def exact(x: Any) -> str:
                                                    ("inf" if x > 0 else "-inf"))
 
 
-def partial_label(coords: Sequence[str], combo: Sequence[int]) -> str:
-    """``d2f/dx dy`` for combo (0, 1) over coordinates x, y; ``d3f/dx^3`` for (0, 0, 0)."""
-    k = len(combo)
-    parts = []
-    for i, group in itertools.groupby(sorted(combo)):
-        power = len(list(group))
-        parts.append(f"d{coords[i]}" + (f"^{power}" if power > 1 else ""))
-    return f"d{k if k > 1 else ''}f/" + " ".join(parts)
-
-
 def point_text(at: dict, precision: int = 64) -> str:
     def show(v):
         if isinstance(v, list):
@@ -55,113 +46,64 @@ def point_text(at: dict, precision: int = 64) -> str:
     return ", ".join(f"{k}={show(v)}" for k, v in at.items()) or "(no variables)"
 
 
-# ---------------------------------------------------------------- entries per row
-
-def entry_keys(out) -> list:
-    """What each entry of a row is, in display order: ``[]`` for f, a list of coordinate
-    positions for a partial, ``{"hvp": i}`` for row i of H v (not for perex). The
-    symbolic worker gets the same keys, so its answers line up with :func:`entries`."""
-    n = len(out.coordinates)
-    if out.command == "grad":
-        keys: list = [[]]
-        for k in out.results["derivatives"]:
-            keys += [[0] * k] if out.extra["scalar"] else \
-                [list(c) for c in itertools.combinations_with_replacement(range(n), k)]
-        return keys
-    if out.command == "hessian":
-        if "hvp" in out.results:
-            return [[]] + [{"hvp": i} for i in range(n)]
-        return [[]] + [list(c) for c in itertools.combinations_with_replacement(range(n), 2)]
-    if out.command == "jvp-partial":
-        return [[], list(out.extra["indices"])]
-    raise ValueError(f"{out.command} has no entry keys")
+def to_jsonable(value: Any, warnings: list[str] | None = None, where: str = "") -> Any:
+    """Floats and nested lists for JSON; a non-finite number becomes None plus a warning."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return [to_jsonable(v, warnings, where) for v in value]
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v, warnings, where) for v in value]
+    x = float(value)
+    if math.isfinite(x):
+        return x
+    if warnings is not None:
+        warnings.append(f"{where} is {x} (not finite)".strip())
+    return None
 
 
-def entry_label(coords: Sequence[str], key) -> str:
-    """``f``, ``d2f/dx dy`` or ``Hv[x]`` for an entry key."""
-    if key == []:
-        return "f"
-    if isinstance(key, dict):
-        return f"Hv[{coords[key['hvp']]}]"
-    return partial_label(coords, key)
-
-
-def _entry_value(out, i: int, key):
-    r = out.results
-    if key == []:
-        return r["f"][i] if out.command == "jvp-partial" else r["value"][i]
-    if isinstance(key, dict):
-        return r["hvp"][i][key["hvp"]]
-    if out.command == "grad":
-        d = r["derivatives"][len(key)][i]
-        return d if out.extra["scalar"] else d[tuple(key)]
-    if out.command == "hessian":
-        return r["hessian"][i][tuple(key)]
-    return r["value"][i]
-
-
-def entries(out, i: int, keys: list | None = None) -> list[tuple[str, Any]]:
-    """(label, number) for everything computed at row i, in display order; ``keys`` from
-    :func:`entry_keys`, when a caller goes through many rows."""
-    if out.command == "perex":
-        return [(f"df/d{c}", v) for c, v in zip(out.coordinates, out.results["grad"][i])]
-    return [(entry_label(out.coordinates, key), _entry_value(out, i, key))
-            for key in (entry_keys(out) if keys is None else keys)]
-
-
-def _finite_rows(out) -> list[tuple[str, np.ndarray]]:
-    """(result name, per-point mask: every number of that result is finite)."""
-    names = {"grad": ["value", "derivatives"], "hessian": ["value", "hessian", "hvp"],
-             "jvp-partial": ["value"], "perex": ["grad"]}[out.command]
-    masks = []
-    for name in names:
-        if name in out.results:
-            leaves = _leaves(out.results[name])
-            masks.append((name, np.all([np.isfinite(leaf).reshape(out.rows.count, -1).all(1)
-                                        for leaf in leaves], axis=0)))
-    return masks
-
-
-def _leaves(tree) -> list:
-    if isinstance(tree, dict):
-        return [leaf for v in tree.values() for leaf in _leaves(v)]
-    return [np.asarray(tree)]
-
+# ---------------------------------------------------------------- warnings
 
 _WHAT = {"value": "the value", "derivatives": "a derivative", "hessian": "the Hessian",
-         "hvp": "the Hessian-vector product", "grad": "the gradient"}
+         "hvp": "the Hessian-vector product", "partial": "the partial",
+         "grad": "the gradient"}
 
 
-def _where(out, i: int) -> str:
+def _where(r: Result, i: int) -> str:
     """Row i for a warning: its values, or its number when they were not kept."""
-    return point_text(out.rows.point(i)) if out.rows.batched is not None else f"row {i + 1}"
+    return point_text(r.rows.point(i)) if r.rows.batched is not None else f"row {i + 1}"
 
 
-def nonfinite_warnings(out) -> list[str]:
+def _finite(tree, count: int) -> np.ndarray:
+    """Per row: every number of ``tree`` (an array, or a dict of them) is finite."""
+    leaves = list(tree.values()) if isinstance(tree, dict) else [tree]
+    return np.all([np.isfinite(np.asarray(leaf)).reshape(count, -1).all(1)
+                   for leaf in leaves], axis=0)
+
+
+def nonfinite_warnings(r: Result) -> list[str]:
     """One line per kind of result that is not finite somewhere, with how many points."""
     lines = []
-    for name, finite in _finite_rows(out):
+    for name, what in _WHAT.items():
+        if name not in r.values:
+            continue
+        finite = _finite(r.values[name], r.rows.count)
         if not finite.all():
-            first = int(np.argmin(finite))
-            where = _where(out, first)
-            what = _WHAT[name] if out.command != "jvp-partial" else "the partial"
-            count = out.rows.count
+            count = r.rows.count
             lines.append(f"{what} is not finite at {int((~finite).sum())} of {count} "
-                         f"point{'s' if count > 1 else ''} (first: {where}): outside the "
-                         "domain, or a singularity")
+                         f"point{'s' if count > 1 else ''} (first: "
+                         f"{_where(r, int(np.argmin(finite)))}): outside the domain, or a "
+                         "singularity")
     return lines
 
 
-def noise_warnings(out) -> list[str]:
+def noise_warnings(r: Result) -> list[str]:
     """grad from order 10 on: where the estimated rounding noise of the derivatives
-    (:func:`autodx.engine.with_noise`) passes --check's relative tolerance."""
-    if "noise" not in out.results:
+    (:mod:`autodx.noise`) passes --check's relative tolerance."""
+    if "noise" not in r.values:
         return []
     from .limits import TOLERANCE
 
-    precision = out.extra["precision"]
-    tol = TOLERANCE[precision][0]
-    noise = np.asarray(out.results["noise"], dtype=float).reshape(out.rows.count, -1)
+    tol = TOLERANCE[r.precision][0]
+    noise = np.asarray(r.values["noise"], dtype=float).reshape(r.rows.count, -1)
     bad = noise > tol
     rows = bad.any(axis=1)
     if not rows.any():
@@ -169,52 +111,55 @@ def noise_warnings(out) -> list[str]:
     first = int(np.argmax(rows))
     k = int(np.argmax(bad[first])) + 1
     worst = int(np.nanargmax(noise[first])) + 1
-    where = _where(out, first)
     count = int(rows.sum())
-    many = f" ({count} of {out.rows.count} points; first shown)" if out.rows.count > 1 else ""
-    return [f"rounding noise: at {where}, the derivatives from order {k} on may be off by "
-            f"more than {tol:g} relative (order {worst}: about {noise[first, worst - 1]:.0e})"
-            f"{many}; their Taylor terms cancel more digits than float{precision} holds; "
-            "--check compares them with exact values"]
+    many = f" ({count} of {r.rows.count} points; first shown)" if r.rows.count > 1 else ""
+    return [f"rounding noise: at {_where(r, first)}, the derivatives from order {k} on may "
+            f"be off by more than {tol:g} relative (order {worst}: about "
+            f"{noise[first, worst - 1]:.0e}){many}; their Taylor terms cancel more digits "
+            f"than float{r.precision} holds; --check compares them with exact values"]
+
+
+def warnings_of(r: Result) -> list[str]:
+    """Every warning line a result calls for, in the order they are shown."""
+    return nonfinite_warnings(r) + noise_warnings(r) + r.notes
 
 
 # ---------------------------------------------------------------- table
 
-def table(out, precision: int = 64):
+def table(r: Result):
     """A rich renderable for a person."""
     from rich.console import Group
     from rich.table import Table
 
-    title = f"f = {out.expression}"
-    shown = min(out.rows.count, MAX_TABLE_ROWS)
-    if out.command == "perex":  # the parameters are shared: show each example's own data
-        points = [{"row": i + 1, **(out.rows.point(i, shared=False)
-                                    if out.rows.batched is not None else {})}
+    p = r.precision
+    title = f"f = {r.expression}"
+    shown = min(r.rows.count, MAX_TABLE_ROWS)
+    if r.spec.points_in_csv:
+        points = [r.rows.point(i) for i in range(shown)]
+    else:  # shared parameters: show each example's own data
+        points = [{"row": i + 1, **(r.rows.point(i, shared=False)
+                                    if r.rows.batched is not None else {})}
                   for i in range(shown)]
-    else:
-        points = [out.rows.point(i) for i in range(shown)]
-    caption = (f"first {shown} of {out.rows.count} points; use --format csv or json, or "
-               "--out FILE, for all") if shown < out.rows.count else None
-    if "check" in out.extra:
-        return _check_table(out, points, title, caption, precision)
-    symbolic = out.extra.get("symbolic", False)
-    if out.command == "hessian" and "hessian" in out.results and shown <= WIDE_POINTS \
-            and len(out.coordinates) <= 12 and symbolic is False:
-        tables = [_matrix(out, i, points[i], precision) for i in range(shown)]
-        return Group(*tables)
-    labeled = [entries(out, i) for i in range(shown)]
+    caption = (f"first {shown} of {r.rows.count} points; use --format csv or json, or "
+               "--out FILE, for all") if shown < r.rows.count else None
+    if r.checks is not None:
+        return _check_table(r, points, title, caption)
+    matrix = r.spec.matrix(r)
+    if matrix and shown <= WIDE_POINTS and len(r.coordinates) <= 12 and not r.show_symbolic:
+        return Group(*(_matrix(r, matrix, i, points[i]) for i in range(shown)))
+    labeled = [r.entries(i) for i in range(shown)]
     labels = [label for label, _ in labeled[0]]
     t = Table(title=title, title_justify="left", show_edge=False, caption=caption,
               min_width=min(len(title), 100))
-    if shown <= WIDE_POINTS and out.command != "perex":
-        t.add_column("derivative" if out.command != "hessian" else "", style="bold")
-        for p in points:
-            t.add_column(point_text(p, precision), justify="right")
-        if symbolic is not False:
+    if shown <= WIDE_POINTS and r.spec.wide:
+        t.add_column(r.spec.entry_header, style="bold")
+        for point in points:
+            t.add_column(point_text(point, p), justify="right")
+        if r.show_symbolic:
             t.add_column("symbolic")
         for j, label in enumerate(labels[:MAX_TABLE_ENTRIES]):
-            t.add_row(label, *(number(e[j][1], precision) for e in labeled),
-                      *([_symbolic_cell(symbolic, j)] if symbolic is not False else []))
+            t.add_row(label, *(number(e[j][1], p) for e in labeled),
+                      *([symbolic_cell(r, j)] if r.show_symbolic else []))
         if len(labels) > MAX_TABLE_ENTRIES:
             t.caption = (f"first {MAX_TABLE_ENTRIES} of {len(labels)} entries; use --format "
                          "json or --out FILE for all")
@@ -222,64 +167,65 @@ def table(out, precision: int = 64):
     t.add_column("point", style="bold")
     for label in labels[:MAX_TABLE_ENTRIES]:
         t.add_column(label, justify="right")
-    for p, e in zip(points, labeled):
-        t.add_row(point_text(p, precision), *(number(v, precision) for _, v in
-                                              e[:MAX_TABLE_ENTRIES]))
-    if symbolic is False:
+    for point, e in zip(points, labeled):
+        t.add_row(point_text(point, p), *(number(v, p) for _, v in e[:MAX_TABLE_ENTRIES]))
+    if not r.show_symbolic:
         return t
-    s = Table(title="symbolic", title_justify="left", show_edge=False)
-    s.add_column("", style="bold")
-    s.add_column("symbolic")
-    for j, label in enumerate(labels[:MAX_TABLE_ENTRIES]):
-        s.add_row(label, _symbolic_cell(symbolic, j))
-    return Group(t, s)
+    return Group(t, _symbolic_table(r, labels[:MAX_TABLE_ENTRIES], "symbolic", ""))
 
 
-MAX_SYMBOLIC = 300  # characters of a symbolic derivative shown in a table
-
-
-def _symbolic_cell(symbolic, j: int) -> str:
-    if symbolic is None:
+def symbolic_cell(r: Result, j: int) -> str:
+    if r.symbolic is None:
         return "(not available)"
-    text = symbolic[j]
+    text = r.symbolic[j]
     return text if len(text) <= MAX_SYMBOLIC else \
         text[:MAX_SYMBOLIC] + f"... ({len(text):,} characters: see --format json)"
+
+
+def _symbolic_table(r: Result, labels: list[str], title: str, first: str):
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left", show_edge=False)
+    t.add_column(first, style="bold")
+    t.add_column("symbolic")
+    for j, label in enumerate(labels):
+        t.add_row(label, symbolic_cell(r, j))
+    return t
 
 
 _VERDICT_STYLE = {"ok": "green", "disagrees": "bold red", "not checkable": "yellow"}
 
 
-def _check_table(out, points, title, caption, precision):
+def _check_table(r: Result, points: list, title: str, caption: str | None):
     """One row per number: autodx's value, its distances from the exact value and from a
     finite difference (± its bound), and the verdict; reasons as numbered notes."""
     from rich.table import Table
     from rich.text import Text
 
-    symbolic = out.extra.get("symbolic", False)
-    s = out.extra["check_summary"]
     t = Table(title=title, title_justify="left", show_edge=False, caption_justify="left")
-    longest = max(len(label) for label, _ in entries(out, 0))
-    t.add_column("", style="bold", min_width=min(longest, 24))
+    labels = r.labels()
+    t.add_column("", style="bold", min_width=min(max(map(len, labels)), 24))
     t.add_column("autodx", justify="right", no_wrap=True, overflow="fold")
-    if symbolic is not False:
+    if r.show_symbolic:
         t.add_column("symbolic", min_width=8)
     t.add_column("error vs\nexact", justify="right", no_wrap=True)
     t.add_column("error vs\nfinite diff.", justify="right", no_wrap=True)
     t.add_column("verdict", min_width=6)
     notes: list[str] = []
     shown = 0
-    for i, p in enumerate(points):
+    for i, point in enumerate(points):
         if len(points) > 1:
-            t.add_row(Text(f"at {point_text(p, precision)}", style="bold"),
+            t.add_row(Text(f"at {point_text(point, r.precision)}", style="bold"),
                       end_section=False)
-        for j, ((label, value), v) in enumerate(zip(entries(out, i), out.extra["check"][i])):
+        row = r.checks[i]
+        for j, ((label, value), v) in enumerate(zip(r.entries(i), row)):
             if shown == MAX_TABLE_ENTRIES:
                 caption = f"first {MAX_TABLE_ENTRIES} numbers; --format json has all"
                 break
             shown += 1
-            cells = [label, number(value, precision)]
-            if symbolic is not False:
-                cells.append(_symbolic_cell(symbolic, j) if i == 0 else "")
+            cells = [label, number(value, r.precision)]
+            if r.show_symbolic:
+                cells.append(symbolic_cell(r, j) if i == 0 else "")
             cells += ["" if v.error is None else f"{v.error:.2g}",
                       "" if v.fd_error is None else f"{v.fd_error:.2g} ± {v.fd_bound:.0e}"]
             verdict = Text(v.verdict, style=_VERDICT_STYLE[v.verdict])
@@ -288,176 +234,90 @@ def _check_table(out, points, title, caption, precision):
                     notes.append(v.why)
                 verdict.append(f" [{notes.index(v.why) + 1}]")
             cells.append(verdict)
-            t.add_row(*cells, end_section=j == len(out.extra["check"][i]) - 1)
-    lines = ([caption] if caption else []) + [
+            t.add_row(*cells, end_section=j == len(row) - 1)
+    s = r.check_summary
+    t.caption = "\n".join(([caption] if caption else []) + [
         f"[{k}] {why}" for k, why in enumerate(notes, start=1)] + [
         f"tolerance: {s['relative_tolerance']:g} relative + {s['absolute_tolerance']:g}; "
         "exact: the symbolic derivative at 50 digits; finite diff.: central differences, "
-        "Richardson-extrapolated, ± their error bound; --format json has the values"]
-    t.caption = "\n".join(lines)
+        "Richardson-extrapolated, ± their error bound; --format json has the values"])
     return t
 
 
-def _matrix(out, i: int, point: dict, precision: int):
+def _matrix(r: Result, name: str, i: int, point: dict):
     from rich.table import Table
 
-    h = out.results["hessian"][i]
-    title = f"Hessian of f = {out.expression}"
-    caption = f"at {point_text(point, precision)}; f = " \
-              f"{number(out.results['value'][i], precision)}"
+    title = f"Hessian of f = {r.expression}"
+    caption = f"at {point_text(point, r.precision)}; f = " \
+              f"{number(r.values['value'][i], r.precision)}"
     t = Table(title=title, title_justify="left", caption=caption, caption_justify="left",
               show_edge=False, min_width=min(max(len(title), len(caption)), 100))
     t.add_column("", style="bold")
-    for c in out.coordinates:
+    for c in r.coordinates:
         t.add_column(c, justify="right")
-    for c, row in zip(out.coordinates, h):
-        t.add_row(c, *(number(v, precision) for v in row))
+    for c, row in zip(r.coordinates, r.values[name][i]):
+        t.add_row(c, *(number(v, r.precision) for v in row))
     return t
 
 
-def formula_table(out):
+def formula_table(r: Result):
     """The symbolic derivatives alone (``--symbolic`` without a point)."""
-    from rich.table import Table
-
-    t = Table(title=f"f = {out.expression}", title_justify="left", show_edge=False)
-    t.add_column("derivative", style="bold")
-    t.add_column("symbolic")
-    for key, text in zip(entry_keys(out), out.extra["symbolic"]):
-        t.add_row(entry_label(out.coordinates, key), text)
-    return t
+    return _symbolic_table(r, r.labels(), f"f = {r.expression}", "derivative")
 
 
-def formula_lines(out) -> list[str]:
+def formula_lines(r: Result) -> list[str]:
     """The symbolic derivatives for ``$(...)``: one a line, without f itself."""
-    return list(out.extra["symbolic"][1:])
+    return list(r.symbolic[1:])
 
 
-# ---------------------------------------------------------------- plain, CSV, JSON, arrays
+# ---------------------------------------------------------------- plain, CSV, JSON
 
-def plain(out, precision: int = 64) -> list[str]:
-    """Bare numbers for ``$(...)``: grad one order a line; hessian one matrix row a line;
-    hvp, perex and jvp-partial one point a line."""
-    lines: list[str] = []
-
-    def line(values):
-        lines.append(" ".join(number(x, precision) for x in np.ravel(values)))
-    r = out.results
-    for i in range(out.rows.count):
-        if out.command == "grad":
-            for d in r["derivatives"].values():
-                line(d[i])
-        elif out.command == "hessian":
-            for row in (r["hessian"][i] if "hessian" in r else [r["hvp"][i]]):
-                line(row)
-        elif out.command == "jvp-partial":
-            line(r["value"][i])
-        else:
-            line(r["grad"][i])
-    return lines
+def plain(r: Result) -> list[str]:
+    """Bare numbers for ``$(...)``: each row's lines from the result model (grad one
+    order a line; hessian one matrix row a line; the others one point a line)."""
+    return [" ".join(number(x, r.precision) for x in np.ravel(values))
+            for i in range(r.rows.count) for values in r.plain_lines(i)]
 
 
-def csv_rows(out) -> Iterator[list[str]]:
-    """A header, then one row per point: the point's values (not for perex), then the
-    results. A generator, so millions of rows are never held as text at once."""
-    with_points = out.command != "perex" and out.rows.batched is not None
-    first = out.rows.point(0)
-    yield (_flat_names(first) if with_points else []) + [label for label, _ in entries(out, 0)]
-    if out.command == "perex":  # the fast path for the one command made for big files
-        for row in out.results["grad"]:
+def csv_rows(r: Result) -> Iterator[list[str]]:
+    """A header, then one row per point: the point's values (where the model says so),
+    then the results. A generator, so millions of rows are never held as text at once."""
+    with_points = r.spec.points_in_csv and r.rows.batched is not None
+    first = r.rows.point(0)
+    yield (flat_labels(layout_of(first)) if with_points else []) + r.labels()
+    if r.spec.flat and not with_points:  # the fast path, for the command made for big files
+        for row in r.values[r.spec.flat]:
             yield [exact(v) for v in row]
         return
-    keys = entry_keys(out)
-    for i in range(out.rows.count):
-        point = _flat_values(out.rows.point(i)) if with_points else []
-        yield [exact(v) for v in point] + [exact(v) for _, v in entries(out, i, keys)]
+    keys = r.keys()
+    for i in range(r.rows.count):
+        point = flat_values(r.rows.point(i)) if with_points else []
+        yield [exact(v) for v in point] + [exact(v) for _, v in r.entries(i, keys)]
 
 
-def document(out) -> dict:
+def document(r: Result) -> dict:
     """The JSON document of the contract; non-finite numbers become null plus a warning."""
     warnings: list[str] = []
     items = []
-    for i in range(out.rows.count):
+    for i in range(r.rows.count):
         where = f"point {i + 1}"
-        item: dict[str, Any] = {"at": to_jsonable_tree(out.rows.point(i), warnings, where)}
-        item.update(_json_results(out, i, warnings, where))
+        item: dict[str, Any] = {"at": {k: to_jsonable(v, warnings, f"{where}: {k}")
+                                       for k, v in r.rows.point(i).items()}}
+        item.update(r.json_item(i, lambda v, what: to_jsonable(
+            np.asarray(v), warnings, f"{where}: {what}")))
+        if r.checks is not None:
+            item["check"] = [v.as_json(label) for label, v in zip(r.labels(), r.checks[i])]
         items.append(item)
-    doc: dict[str, Any] = {"command": out.command, "expression": out.expression,
-                           "coordinates": out.coordinates}
-    if out.command == "jvp-partial":
-        doc["indices"] = list(out.extra["indices"])
-    if "timing" in out.extra:
-        doc["timing"] = out.extra["timing"]
-    if "symbolic" in out.extra:
-        from .trust import full_symbolic
-
-        doc["symbolic"] = full_symbolic(out)
-    if "check" in out.extra:
-        doc["check"] = out.extra["check_summary"]
-        for i, (item, row) in enumerate(zip(items, out.extra["check"])):
-            item["check"] = [v.as_json(label) for (label, _), v in zip(entries(out, i), row)]
-    warnings += noise_warnings(out) + out.extra.get("notes", [])
-    doc.update(results=items, warnings=warnings)
+    doc: dict[str, Any] = {"command": r.command.value, "expression": r.expression,
+                           "coordinates": r.coordinates}
+    if r.indices is not None:
+        doc["indices"] = list(r.indices)
+    if r.timing is not None:
+        doc["timing"] = r.timing
+    if r.show_symbolic:
+        doc["symbolic"] = r.symbolic_json()
+    if r.check_summary is not None:
+        doc["check"] = r.check_summary
+    doc.update(results=items, warnings=warnings + noise_warnings(r) + r.notes,
+               schema=SCHEMA)
     return doc
-
-
-def to_jsonable_tree(point: dict, warnings, where) -> dict:
-    return {k: to_jsonable(v, warnings, f"{where}: {k}") for k, v in point.items()}
-
-
-def _json_results(out, i: int, warnings: list[str], where: str) -> dict:
-    r = out.results
-
-    def js(value, what):
-        return to_jsonable(np.asarray(value), warnings, f"{where}: {what}")
-    if out.command == "grad":
-        return {"value": js(r["value"][i], "the value"),
-                "derivatives": {str(k): js(d[i], f"derivative {k}")
-                                for k, d in r["derivatives"].items()}}
-    if out.command == "hessian":
-        key = "hvp" if "hvp" in r else "hessian"
-        return {key: js(r[key][i], key)}
-    if out.command == "jvp-partial":
-        return {"value": js(r["value"][i], "the partial")}
-    grads, start = {}, 0
-    for name in out.extra["names"]:
-        size = out.extra["layout"][name]
-        part = r["grad"][i][start:start + (size or 1)]
-        grads[name] = js(part[0] if size is None else part, f"grad {name}")
-        start += size or 1
-    return {"grad": grads}
-
-
-def arrays(out) -> dict[str, np.ndarray]:
-    """Arrays for ``.npz`` (first axis = points); ``.npy`` takes the main one."""
-    r = out.results
-    if out.command == "grad":
-        return {"value": r["value"], **{f"d{k}": d for k, d in r["derivatives"].items()}}
-    if out.command == "hessian":
-        key = "hvp" if "hvp" in r else "hessian"
-        return {key: r[key], "value": r["value"]}
-    if out.command == "jvp-partial":
-        return {"value": r["value"], "f": r["f"]}
-    return {"grad": r["grad"]}
-
-
-def main_array(out) -> str:
-    """The array a ``.npy`` file holds for this command."""
-    if out.command == "grad":
-        return f"d{out.extra['order']}"
-    if out.command == "hessian":
-        return "hvp" if "hvp" in out.results else "hessian"
-    return "value" if out.command == "jvp-partial" else "grad"
-
-
-def _flat_names(at: dict) -> list[str]:
-    names = []
-    for k, v in at.items():
-        names += [f"{k}[{i}]" for i in range(len(v))] if isinstance(v, list) else [k]
-    return names
-
-
-def _flat_values(at: dict) -> list[float]:
-    values: list[float] = []
-    for v in at.values():
-        values += v if isinstance(v, list) else [v]
-    return values

@@ -15,7 +15,7 @@ import sympy as sp
 from conftest import assert_user_error, cli
 from oracle import X, Y
 
-from autodx import symbolic, trust
+from autodx.check import references as symbolic, verdict as trust
 
 
 def _same(text: str, want: sp.Expr, symbols: dict) -> bool:
@@ -79,8 +79,9 @@ def test_symbolic_hessian_hvp_and_jvp_partial():
         assert _same(hv["symbolic"]["hvp"][i], want, names)
     j = cli("jvp-partial", "x**2*y**3", "--indices", "x,y,y", "--at", "x=1,y=2",
             "--symbolic", "--format", "json").json()
-    assert _same(j["symbolic"]["value"], sp.diff(X ** 2 * Y ** 3, X, Y, Y), names)
-    assert j["results"][0]["value"] == 24.0  # 12 x y
+    assert _same(j["symbolic"]["partial"], sp.diff(X ** 2 * Y ** 3, X, Y, Y), names)
+    assert _same(j["symbolic"]["value"], X ** 2 * Y ** 3, names)  # "value" is f everywhere
+    assert j["results"][0]["partial"] == 24.0 and j["results"][0]["value"] == 8.0  # 12 x y
 
 
 def test_symbolic_follows_helpers_diff_and_stop_gradient():
@@ -185,7 +186,7 @@ def test_a_wrong_number_exits_3(monkeypatch):
 
     def wrong(*a, **k):
         out = real(*a, **k)
-        out.results["derivatives"][1] = out.results["derivatives"][1] * (1 + 1e-6)
+        out.values["derivatives"][1] = out.values["derivatives"][1] * (1 + 1e-6)
         return out
     monkeypatch.setattr(api, "grad_rows", wrong)
     run = cli("grad", "x**3", "--order", "2", "--at", "2", "--check", "--format", "json")
@@ -333,7 +334,7 @@ def test_symbolic_without_a_point_never_imports_jax():
     assert run.stderr.strip().endswith("no jax"), run.stderr
     doc = json.loads(run.stdout)
     assert doc["results"] == [] and doc["indices"] == [0, 1, 1]
-    assert _same(doc["symbolic"]["value"], 12 * X * Y, {"x": X, "y": Y})
+    assert _same(doc["symbolic"]["partial"], 12 * X * Y, {"x": X, "y": Y})
 
 
 def test_symbolic_without_a_point_table_json_and_hvp(tmp_cwd):
@@ -413,14 +414,14 @@ def test_rounding_noise_estimate_follows_the_true_error():
 
     e = api.expression("sin(x)*exp(x)")
     out = api.grad_rows(e, api.plan(e, [0.5, 1.3, -0.7]), 100)
-    assert out.rows.count == 3 and out.results["noise"].shape == (3, 100)
+    assert out.rows.count == 3 and out.values["noise"].shape == (3, 100)
     assert [out.rows.point(i)["x"] for i in range(3)] == [0.5, 1.3, -0.7]
     for i, x in enumerate((0.5, 1.3, -0.7)):
-        assert out.results["value"][i] == math.sin(x) * math.exp(x)
+        assert out.values["value"][i] == math.sin(x) * math.exp(x)
         for k in (20, 50, 70, 100):
             want = _closed_sinexp(k, x)
-            true = abs(out.results["derivatives"][k][i] - want) / abs(want)
-            estimate = out.results["noise"][i, k - 1]
+            true = abs(out.values["derivatives"][k][i] - want) / abs(want)
+            estimate = out.values["noise"][i, k - 1]
             # the estimate is an order of magnitude, never far below the truth
             assert estimate > true / 30 and estimate < max(true, 1e-15) * 300, (x, k)
 

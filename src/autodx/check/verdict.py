@@ -1,0 +1,164 @@
+"""Requests for the symbolic worker, and the verdict of ``--check`` on every number.
+
+Runs in the command's own process, without sympy, mpmath or JAX: the work itself is done
+by the worker (:mod:`autodx.check.worker`). A number ``a`` agrees with a reference ``r``
+when ``|a - r| <= rel * |r| + abs`` (plus the finite difference's own error bound), with
+(rel, abs) from :data:`autodx.limits.TOLERANCE`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import limits
+from ..errors import InputError
+from ..result import Command, Result, Rows, Verdict, layout_of
+
+MAX_CHECK_POINTS = 1000
+FD_USEFUL = 1e-6  # a finite difference whose bound exceeds this (relative) cannot judge
+
+
+def check_timeout(seconds: float) -> None:
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise InputError(f"--symbolic-timeout {seconds}: give a number of seconds above 0")
+
+
+def _as_used(value, precision: int):
+    """A number as the arithmetic saw it: rounded to float32 at --precision 32."""
+    return float(np.float32(value)) if precision == 32 else float(value)
+
+
+def _point(point: dict, precision: int) -> dict:
+    return {k: [_as_used(x, precision) for x in v] if isinstance(v, list) else
+            _as_used(v, precision) for k, v in point.items()}
+
+
+def request(result: Result, text: str, defs: list[str], check: bool,
+            symbolic: bool = True) -> dict:
+    """The worker's request for a result of grad, hessian or jvp-partial (with rows, or
+    without: formulas alone)."""
+    if check and result.rows.count > MAX_CHECK_POINTS:
+        raise InputError(f"--check evaluates every number in high precision, for at most "
+                         f"{MAX_CHECK_POINTS:,} points; there are {result.rows.count:,}: "
+                         "check a sample of the rows (e.g. head -n 1001 FILE)")
+    # every row only when checking: --symbolic alone over a data file needs one
+    points = [_point(result.rows.point(i), result.precision)
+              for i in range(min(result.rows.count, result.rows.count if check else 1))]
+    return {
+        "text": text,
+        "defs": list(defs),
+        "layout": layout_of(points[0]) if points else result.params,
+        "coords": result.coordinates,
+        "entries": result.keys(),
+        "hvp": None if result.hvp is None else
+        [_as_used(v, result.precision) for v in result.hvp],
+        "points": points if check else [],
+        "check": check,
+        "symbolic": symbolic,
+    }
+
+
+def formulas(command: Command, text: str, defs=(), wrt=None, order: int = 1,
+             indices=None, hvp=None) -> tuple[Result, dict]:
+    """A result without rows (``--symbolic`` without a point) and the worker's request
+    for it. Parses and checks like the commands do, without importing JAX."""
+    from .. import parse as P
+
+    _, helpers, info = P.parse_expression(text, defs)
+    if info.vectors:
+        name = sorted(info.vectors)[0]
+        raise InputError(f"--symbolic without a point: {name} is a vector "
+                         f"({info.vectors[name]}) whose length comes from its value: add "
+                         f"--at, as in --at \"{name}=[1,2,3]\"")
+    names = limits.check_wrt(sorted(info.variables), wrt)
+    result = Result(Command(command), text, names, Rows(0),
+                    params=dict.fromkeys(sorted(info.variables)))
+    if result.command is Command.grad:
+        limits.check_order(order, 64)
+        result.order, result.scalar = order, len(names) == 1
+    elif result.command is Command.hessian and hvp is not None:
+        result.hvp = limits.check_hvp(hvp, names).tolist()
+    elif result.command is Command.jvp_partial:
+        result.indices = limits.resolve_indices(indices, names)
+    return result, request(result, text, [h.text for h in helpers.values()], False)
+
+
+def judge(value: float, ref: dict, precision: int) -> Verdict:
+    """The verdict on one number against the worker's references for it."""
+    rel, tol_abs = limits.TOLERANCE[precision]
+    value = float(value)
+    exact, fd, bound = ref.get("exact"), ref.get("fd"), ref.get("fd_bound")
+    agree, disagree, notes = [], [], []
+    error = fd_error = None
+    if exact is not None:
+        error = abs(value - exact) if math.isfinite(value) else math.inf
+        (agree if error <= rel * abs(exact) + tol_abs else disagree).append("symbolic")
+    elif ref.get("why"):
+        notes.append(ref["why"])
+    if fd is not None and bound is not None:
+        if bound > FD_USEFUL * max(1.0, abs(fd)):
+            notes.append("the finite difference is not accurate enough here")
+        else:
+            fd_error = abs(value - fd) if math.isfinite(value) else math.inf
+            (agree if fd_error <= rel * abs(fd) + tol_abs + bound else disagree).append(
+                "finite difference")
+    elif ref.get("fd_why"):
+        notes.append(ref["fd_why"])
+    if disagree:
+        ref = exact if exact is not None else fd
+        off = f"off by {abs(value - ref) / abs(ref):.1e} relative" if ref and \
+            math.isfinite(value) else f"{value} where the reference is {ref}"
+        verdict, why = "disagrees", f"{off}, beyond the tolerance, from the " + \
+            " and the ".join(disagree)
+    elif agree:
+        verdict, why = "ok", (f"checked against the {agree[0]} only: {notes[0]}"
+                              if notes and len(agree) == 1 else None)
+    else:
+        verdict, why = "not checkable", notes[0] if notes else "no reference"
+    return Verdict(value, exact, error, fd, bound, fd_error, verdict, why)
+
+
+def attach(result: Result, reply: dict | None, check: bool, symbolic: bool,
+           timeout: float) -> None:
+    """Put the worker's reply into ``result`` (symbolic texts, verdicts, summary) and the
+    warnings it calls for into ``result.notes``."""
+    if reply is None:
+        result.notes.append(f"sympy did not finish within {timeout:g} s "
+                            "(--symbolic-timeout): showing the numbers without the "
+                            + ("symbolic view" if not check else "check"))
+    elif "error" in reply:
+        result.notes.append(f"no symbolic derivative: {reply['error']}")
+    failed = reply is None or "error" in reply
+    result.show_symbolic = symbolic
+    if symbolic and not failed:
+        result.symbolic = reply.get("symbolic")
+    if not check:
+        return
+    why = "sympy ran out of time" if reply is None else \
+        ("no symbolic derivative" if "error" in reply else None)
+    keys = result.keys()
+    verdicts = []
+    for i in range(result.rows.count):
+        values = [v for _, v in result.entries(i, keys)]
+        refs = reply["checks"][i] if why is None else [{"why": why}] * len(values)
+        verdicts.append([judge(v, r, result.precision) for v, r in zip(values, refs)])
+    counts = {k: sum(v.verdict == k for row in verdicts for v in row)
+              for k in ("ok", "disagrees", "not checkable")}
+    rel, tol_abs = limits.TOLERANCE[result.precision]
+    result.checks = verdicts
+    result.check_summary = {"relative_tolerance": rel, "absolute_tolerance": tol_abs,
+                            **{k.replace(" ", "_"): n for k, n in counts.items()}}
+
+
+def summary_line(result: Result) -> str:
+    s = result.check_summary
+    total = s["ok"] + s["disagrees"] + s["not_checkable"]
+    parts = [f"{s['ok']} of {total} number{'s' if total != 1 else ''} ok"]
+    if s["disagrees"]:
+        parts.append(f"{s['disagrees']} DISAGREE")
+    if s["not_checkable"]:
+        parts.append(f"{s['not_checkable']} not checkable")
+    return (f"check: {', '.join(parts)} (against the symbolic derivative at 50 digits and "
+            f"a Richardson finite difference; tolerance {s['relative_tolerance']:g} relative "
+            f"+ {s['absolute_tolerance']:g})")

@@ -1,0 +1,76 @@
+"""The symbolic worker: a process of its own, so sympy's unbounded time and memory on a
+large expression never hold up the numbers.
+
+``python -P -m autodx.check.worker`` reads one JSON request on stdin and writes one
+JSON reply (:func:`autodx.check.references.references`). :class:`Worker` starts it
+with the command, so its import of sympy overlaps JAX's work, hands it the request once
+the numbers are known, and kills it at the time limit.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+MODULE = __name__ if __name__ != "__main__" else "autodx.check.worker"
+MEMORY_LIMIT = 4 << 30  # sympy on a hostile expression must not take the machine down
+
+
+class Worker:
+    """The symbolic worker process; use as a context manager so it never outlives the
+    command."""
+
+    def __init__(self):
+        env = dict(os.environ, PYTHONWARNINGS="ignore")
+        # -P: the current folder is not put on sys.path, so a sympy.py (or autodx/) in
+        # the user's folder can never be imported in place of the real one
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", MODULE], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+    def ask(self, request: dict, timeout: float) -> dict | None:
+        """The reply, or None when the time limit ran out."""
+        try:
+            out, err = self.proc.communicate(json.dumps(request).encode(), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            return None
+        if self.proc.returncode != 0:
+            last = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+            raise RuntimeError(f"the symbolic worker failed: {last[0]}")
+        return json.loads(out)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+        return False
+
+
+def _main() -> None:
+    """One JSON request on stdin, one JSON reply on stdout."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    except (ImportError, ValueError, OSError):
+        pass
+    from ..errors import ExpressionError
+    from .references import references
+
+    request = json.loads(sys.stdin.read())
+    try:
+        reply = references(request)
+    except (ExpressionError, NotImplementedError, MemoryError, RecursionError) as e:
+        reply = {"error": f"{type(e).__name__}: {e}" if not isinstance(e, ExpressionError)
+                 else str(e)}
+    sys.stdout.write(json.dumps(reply))
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,71 @@
+"""The options the commands share, declared once (typer ``Annotated`` types), and the
+choices as ``str`` enums."""
+from __future__ import annotations
+
+import enum
+from typing import Annotated, List, Optional
+
+import typer
+
+
+class Precision(str, enum.Enum):
+    """Float width of the arithmetic."""
+
+    f64 = "64"
+    f32 = "32"
+
+
+class Format(str, enum.Enum):
+    """How results are written to stdout."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    plain = "plain"
+
+
+def writes_text(fmt: Format, out: Optional[str]) -> bool:
+    """Whether the output can hold text beside the numbers (symbolic derivatives): a
+    table or JSON on stdout, or a .json file."""
+    if out:
+        return out.lower().endswith(".json")
+    return fmt in (Format.table, Format.json)
+
+
+Expr = Annotated[str, typer.Argument(
+    help="The expression, e.g. \"x**3 + 2*x**2\" or \"dot(x, x)\".",
+    show_default=False)]
+At = Annotated[Optional[List[str]], typer.Option(
+    "--at", metavar="POINT", show_default=False,
+    help="A point: 1.5, [1,2,3], x=1,y=2 or theta=[0.1,0],r=1. Repeat for more points.")]
+Wrt = Annotated[Optional[str], typer.Option(
+    "--wrt", metavar="VARS", show_default=False,
+    help="Variables to differentiate in, comma-separated (default: all).")]
+Fmt = Annotated[Format, typer.Option(
+    "--format", help="How results are written to stdout.", case_sensitive=False)]
+Prec = Annotated[Precision, typer.Option(
+    "--precision", help="float64 (64) or float32 (32) arithmetic.")]
+Defs = Annotated[Optional[List[str]], typer.Option(
+    "--def", metavar="\"NAME(ARGS) = BODY\"", show_default=False,
+    help="Define a helper function usable in EXPR; repeatable.")]
+Out = Annotated[Optional[str], typer.Option(
+    "--out", metavar="FILE", show_default=False,
+    help="Write the results to FILE (.json, .csv, .npy, .npz) instead of stdout.")]
+Data = Annotated[Optional[str], typer.Option(
+    "--data", metavar="FILE", show_default=False,
+    help="Many points, one per row: .csv (header x,y or x[0],x[1]), .npy, .npz, or - "
+         "for CSV on stdin. Variables not in the file come from --at.")]
+Symbolic = Annotated[bool, typer.Option(
+    "--symbolic", help="Show each result's symbolic derivative (sympy, from the parsed "
+                       "expression) beside its number: a column of the table, strings in "
+                       "JSON. Without --at or --data: the symbolic derivatives alone.")]
+Check = Annotated[bool, typer.Option(
+    "--check", help="Verify every number against the symbolic derivative evaluated at 50 "
+                    "digits (mpmath) and a Richardson finite difference with an error bound; "
+                    "exit status 3 if one disagrees. At most 1,000 points.")]
+SymTimeout = Annotated[float, typer.Option(
+    "--symbolic-timeout", metavar="SECONDS",
+    help="Time limit for sympy in --symbolic and --check; when it runs out the numbers "
+         "are shown without it.")]
+COMMAND = {"ignore_unknown_options": True}  # an EXPR may start with '-': "-x**2"
+SYMBOLIC_TIMEOUT = 10.0  # seconds: the default of --symbolic-timeout

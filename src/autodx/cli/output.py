@@ -1,0 +1,91 @@
+"""Writing a finished result: to ``--out`` atomically, or to stdout in one piece in the
+chosen format; warnings to stderr; the progress bar of long batches."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+from .edge import stderr
+from .options import Format
+
+
+class Progress:
+    """A rich progress bar on stderr, shown only on a terminal and only once the work
+    has taken more than half a second."""
+
+    def __init__(self):
+        import time
+
+        self.clock = time.perf_counter
+        self.start = self.clock()
+        self.bar = None
+        self.task = None
+        self.enabled = sys.stderr.isatty() and os.environ.get("CI", "") == ""
+
+    def __call__(self, rows: int, total: Optional[int]) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None and self.clock() - self.start > 0.5:
+            from rich.console import Console
+            from rich.progress import Progress as Bar
+
+            self.bar = Bar(console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("rows", total=total)
+        if self.bar is not None:
+            self.bar.update(self.task, advance=rows)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def emit(result, fmt: Format, out: Optional[str]) -> None:
+    """Write a result with numbers: warnings first, then the results."""
+    from .. import outfile, render
+
+    for w in render.warnings_of(result):
+        stderr(f"warning: {w}")
+    if out:
+        outfile.write_out(out, lambda: render.document(result),
+                          lambda: render.csv_rows(result), result.arrays,
+                          result.main_array())
+        count = result.rows.count
+        stderr(f"wrote {count} result{'s' if count != 1 else ''} to {out}")
+        return
+    _stdout(fmt, lambda: render.document(result), lambda: render.csv_rows(result),
+            lambda: render.plain(result), lambda: render.table(result))
+
+
+def emit_formulas(result, fmt: Format, out: Optional[str]) -> None:
+    """Write the symbolic derivatives of a result without rows."""
+    from .. import outfile, render
+
+    if out:
+        outfile.write_out(out, lambda: render.document(result), None, None, "")
+        stderr(f"wrote the symbolic derivatives to {out}")
+        return
+    _stdout(fmt, lambda: render.document(result), None,
+            lambda: render.formula_lines(result), lambda: render.formula_table(result))
+
+
+def _stdout(fmt: Format, document, csv_rows, plain, table) -> None:
+    """The one place a format is chosen for stdout; each form is built only if used."""
+    if fmt is Format.json:
+        import json
+
+        sys.stdout.write(json.dumps(document(), indent=2, allow_nan=False) + "\n")
+    elif fmt is Format.csv:
+        import csv
+
+        csv.writer(sys.stdout, lineterminator="\n").writerows(csv_rows())
+    elif fmt is Format.plain:
+        sys.stdout.write("".join(line + "\n" for line in plain()))
+    else:
+        from rich.console import Console
+
+        Console(highlight=False, markup=False).print(table())
