@@ -103,3 +103,28 @@ def test_the_benchmark_script_keeps_the_hostile_input_record(tmp_path):
     assert tail.lstrip().startswith("## Hostile input") and tail.strip() in current
     assert "10,000" in tail
     assert run.kept_sections(str(tmp_path / "missing.md")) == ""
+
+
+def _modules() -> list[str]:
+    package = os.path.join(ROOT, "src", "autodx")
+    names = []
+    for folder, _, files in os.walk(package):
+        for f in sorted(files):
+            if f.endswith(".py") and f != "__main__.py":
+                rel = os.path.relpath(os.path.join(folder, f), os.path.dirname(package))
+                names.append(rel[:-3].replace(os.sep, ".").removesuffix(".__init__"))
+    return sorted(names)
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_docstring_examples_run(name):
+    """Every module's docstring examples (``>>>``) run and print what they say."""
+    import doctest
+    import importlib
+
+    module = importlib.import_module(name)
+    with open(module.__file__, encoding="utf-8") as f:
+        has_examples = ">>>" in f.read()
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0, name
+    assert (result.attempted > 0) == has_examples, name  # none hidden from doctest

@@ -14,8 +14,7 @@ import numpy as np
 
 from . import engine, progcache
 from ._jax import jax
-from .data import Plan
-from .result import Rows
+from .data import Plan, Rows
 
 MAX_CHUNK = 1 << 16
 # XLA options on the CPU, measured on the Taylor program of sin(x)*exp(x)/(1+x**2) at

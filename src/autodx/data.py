@@ -14,7 +14,6 @@ import numpy as np
 
 from . import datafiles
 from .errors import InputError
-from .result import Rows
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan"
 _NUMBER_RE = re.compile(rf"\s*(?:{_NUMBER})\s*", re.IGNORECASE)
@@ -149,6 +148,25 @@ def read_vector(text: str, where: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- plans
+
+@dataclass
+class Rows:
+    """The evaluated rows: their batched inputs (if kept) and the shared values."""
+
+    count: int
+    batched: dict[str, np.ndarray] | None = None
+    fixed: dict[str, np.ndarray] = field(default_factory=dict)
+    sample: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def point(self, i: int, shared: bool = True) -> dict[str, Any]:
+        """Row i as ``{name: number or list}``, names sorted; ``shared=False`` leaves out
+        the values every row shares."""
+        values = {k: v for k, v in self.fixed.items() if not k.startswith("_") and shared}
+        if self.batched is not None:
+            values.update({k: v[i] for k, v in self.batched.items()})
+        return {k: (values[k].item() if np.ndim(values[k]) == 0 else
+                    np.asarray(values[k]).tolist()) for k in sorted(values)}
+
 
 @dataclass
 class Plan(abc.ABC):

@@ -12,8 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from .data import PointsPlan
-from .result import Rows
+from .data import PointsPlan, Rows
 
 # From this order on, grad at --at points estimates the rounding noise of each derivative.
 NOISE_ORDER = 10

@@ -24,6 +24,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .data import Rows
+
+__all__ = ["SCHEMA", "Command", "Result", "Rows", "Spec", "SPECS", "Verdict"]
+
 SCHEMA = 1
 
 
@@ -62,25 +66,6 @@ def flat_values(point: dict[str, Any]) -> list[float]:
 def layout_of(point: dict[str, Any]) -> dict[str, int | None]:
     """Variable -> vector length (None for a number) of a point of numbers and lists."""
     return {k: len(v) if isinstance(v, list) else None for k, v in point.items()}
-
-
-@dataclass
-class Rows:
-    """The evaluated rows: their batched inputs (if kept) and the shared values."""
-
-    count: int
-    batched: dict[str, np.ndarray] | None = None
-    fixed: dict[str, np.ndarray] = field(default_factory=dict)
-    sample: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def point(self, i: int, shared: bool = True) -> dict[str, Any]:
-        """Row i as ``{name: number or list}``, names sorted; ``shared=False`` leaves out
-        the values every row shares."""
-        values = {k: v for k, v in self.fixed.items() if not k.startswith("_") and shared}
-        if self.batched is not None:
-            values.update({k: v[i] for k, v in self.batched.items()})
-        return {k: (values[k].item() if np.ndim(values[k]) == 0 else
-                    np.asarray(values[k]).tolist()) for k in sorted(values)}
 
 
 def partial_label(coords: Sequence[str], key: Sequence[int]) -> str:

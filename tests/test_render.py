@@ -1,0 +1,84 @@
+"""render: a Result -> JSON document, CSV rows, plain lines, tables, warnings. The
+results are built by hand (no JAX), so every expected text is known exactly."""
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+
+from autodx import render
+from autodx.data import Rows
+from autodx.result import SCHEMA, Command, Result
+
+
+def _hessian(values=None) -> Result:
+    rows = Rows(2, {"x": np.array([1.0, 2.0])}, {"y": np.asarray(3.0)})
+    values = values or {"value": np.array([3.0, 6.0]),
+                        "hessian": np.zeros((2, 2, 2)) + [[0.0, 1.0], [1.0, 0.0]]}
+    return Result(Command.hessian, "x*y", ["x", "y"], rows, values)
+
+
+def test_numbers_for_people_and_for_machines():
+    assert render.number(1 / 3) == "0.333333333333"
+    assert render.number(1 / 3, 32) == "0.333333"
+    assert render.number(-0.0) == "0" and render.number(math.inf) == "inf"
+    assert render.exact(0.1) == "0.1" and float(render.exact(1 / 3)) == 1 / 3
+    assert render.exact(-0.0) == "0.0" and render.exact(math.nan) == "nan"
+
+
+def test_json_document_has_the_schema_and_value_everywhere():
+    doc = render.document(_hessian())
+    assert doc["schema"] == SCHEMA and doc["command"] == "hessian"
+    assert doc["results"][1] == {"at": {"x": 2.0, "y": 3.0}, "value": 6.0,
+                                 "hessian": [[0.0, 1.0], [1.0, 0.0]]}
+    json.dumps(doc, allow_nan=False)
+
+
+def test_non_finite_numbers_are_null_with_a_warning():
+    r = _hessian({"value": np.array([3.0, math.nan]),
+                  "hessian": np.array([[[0.0, 1.0], [1.0, 0.0]], [[math.inf, 1.0],
+                                                                  [1.0, 0.0]]])})
+    doc = render.document(r)
+    assert doc["results"][1]["value"] is None
+    assert doc["results"][1]["hessian"][0][0] is None
+    assert "point 2: the value is nan (not finite)" in doc["warnings"]
+    lines = render.nonfinite_warnings(r)
+    assert len(lines) == 2 and lines[0].startswith("the value is not finite at 1 of 2")
+    assert "first: x=2, y=3" in lines[0] and lines[1].startswith("the Hessian")
+
+
+def test_csv_rows_lead_with_the_point():
+    rows = list(render.csv_rows(_hessian()))
+    assert rows[0] == ["x", "y", "f", "d2f/dx^2", "d2f/dx dy", "d2f/dy^2"]
+    assert rows[2] == ["2.0", "3.0", "6.0", "0.0", "1.0", "0.0"]
+
+
+def test_plain_is_one_matrix_row_a_line():
+    assert render.plain(_hessian()) == ["0 1", "1 0", "0 1", "1 0"]
+
+
+def test_perex_csv_is_the_gradients_alone():
+    r = Result(Command.perex, "(w*x)**2", ["w"], Rows(2, None, {"w": np.asarray(1.0)}),
+               {"grad": np.array([[2.0], [8.0]])}, params={"w": None})
+    assert list(render.csv_rows(r)) == [["df/dw"], ["2.0"], ["8.0"]]
+    assert render.document(r)["results"][1] == {"at": {"w": 1.0}, "grad": {"w": 8.0}}
+
+
+def _text(renderable) -> str:
+    from rich.console import Console
+
+    out = io.StringIO()
+    Console(file=out, width=120, highlight=False, markup=False).print(renderable)
+    return out.getvalue()
+
+
+def test_tables_show_every_label_literally():
+    r = Result(Command.hessian, "sin(x*b)", ["b", "x"], Rows(1, None, {"b": np.asarray(1.0),
+                                                                      "x": np.asarray(2.0)}),
+               {"value": np.array([0.5]), "hvp": np.array([[1.5, -2.0]])}, hvp=[1.0, 0.0])
+    text = _text(render.table(r))
+    assert "Hv[b]" in text and "Hv[x]" in text and "-2" in text and "1.5" in text
+    matrix = _text(render.table(_hessian()))
+    assert "Hessian of f = x*y" in matrix and "at x=1, y=3; f = 3" in matrix
