@@ -1,8 +1,10 @@
 """Shared helpers: run the CLI the way a user does, and parse what it prints."""
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -11,8 +13,12 @@ import tempfile
 import pytest
 from typer.testing import CliRunner
 
-# The suite's compile cache lives in a folder of its own, never the user's.
-os.environ.setdefault("AUTODX_CACHE_DIR", tempfile.mkdtemp(prefix="autodx-test-cache-"))
+# The suite's compile cache lives in a folder of its own, never the user's, and is
+# removed when the suite ends: a run leaves nothing behind.
+if "AUTODX_CACHE_DIR" not in os.environ:
+    _CACHE = tempfile.mkdtemp(prefix="autodx-test-cache-")
+    os.environ["AUTODX_CACHE_DIR"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 import autodx.parse  # noqa: F401  (sets the recursion limit before hypothesis records it)
 from autodx.cli import app

@@ -62,10 +62,14 @@ FILES = {
 
 
 @pytest.mark.parametrize("kind, code, expected", list(_examples()))
-def test_documented_example(kind, code, expected, tmp_cwd):
+def test_documented_example(kind, code, expected, tmp_cwd, monkeypatch):
     for name, text in FILES.items():
         (tmp_cwd / name).write_text(text)
     if kind == "python":
+        import tempfile
+
+        # the examples' temporary folders go where pytest cleans up, not /tmp
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_cwd))
         exec(compile(code, "<docs>", "exec"), {})
         return
     args = shlex.split(code)

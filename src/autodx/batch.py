@@ -82,7 +82,8 @@ def _run(row, plan, precision, progress, keep_inputs, timing, key) -> dict:
     parts = None if (key is None or timing) else \
         [key, precision, sorted((k, v) for k, v in plan.layout.items()), sorted(fixed)]
     size = progcache.remember([parts, MAX_CHUNK, CHUNK_BYTES], "chunk",
-                              lambda: chunk_size(row, plan, fixed, dtype)) \
+                              lambda: chunk_size(row, plan, fixed, dtype),
+                              lambda v: type(v) is int and 1 <= v <= MAX_CHUNK) \
         if not plan.quick else max(1, min(MAX_CHUNK, plan.total or 1))
     vectorized = engine.vectorize(lambda b, f: row({**f, **b}), (0, None))
     calls: dict = {}

@@ -5,10 +5,15 @@ program, so every run still traces and lowers (a quarter of a second for a Taylo
 program, more than the arithmetic by far). autodx knows what it is about to compile
 before tracing: the command, the expression and helpers, the options, the argument
 shapes. That is this cache's key, together with the versions of autodx's own source,
-JAX, jaxlib and the device; the entry is the serialized executable
-(``jax.experimental.serialize_executable``) plus a JSON header describing its outputs,
-so nothing is unpickled. A damaged or unwritable entry is skipped with a warning and
-the program is compiled as usual: the cache never fails a command.
+JAX, jaxlib and the device; the entry is a JSON header describing the outputs, then the
+serialized executable (``jax.experimental.serialize_executable``).
+
+Loading an executable unpickles part of it, so an entry is trusted only because the
+folder is private (:mod:`autodx.cachedir`: 0700, owned by the user, never writable by
+others) and entries are only ever read as regular files of a sane size. A damaged,
+unreadable or unwritable entry is skipped with a warning and the program is compiled
+as usual: the cache never fails a command. The folder is kept under a size bound,
+least recently used out.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import cachedir
 from ._jax import CacheWarning, active_cache_dir, jax
 
 _MAGIC = b"autodx-program-1\n"
@@ -66,7 +72,7 @@ def key_for(parts: list, *args) -> str:
 
 def _folder() -> str | None:
     base = active_cache_dir()
-    return None if base is None else os.path.join(base, "programs")
+    return None if base is None else cachedir.programs(base)
 
 
 def compiled(jitted: Callable, args: tuple, parts: list | None,
@@ -78,11 +84,11 @@ def compiled(jitted: Callable, args: tuple, parts: list | None,
     if parts is None or folder is None:
         return _compile(jitted.lower(*args), options)
     path = os.path.join(folder, key_for([parts, options], *args) + ".bin")
-    if os.path.exists(path):
-        loaded = _load(path, args)
-        if loaded is not None:
-            return _guarded(loaded, lambda: _compile_and_store(jitted, args, path, options),
-                            path)
+    loaded = _load(path, args)
+    if loaded is not None:
+        cachedir.touch(path)
+        return _guarded(loaded, lambda: _compile_and_store(jitted, args, path, options),
+                        path)
     return _compile_and_store(jitted, args, path, options)
 
 
@@ -106,7 +112,7 @@ def _guarded(loaded: Callable, recompile: Callable[[], Callable], path: str) -> 
             return state["fresh"](*a)
         try:
             return loaded(*a)
-        except jax.errors.JaxRuntimeError as e:
+        except Exception as e:  # any failure of a loaded program: compile it afresh
             warnings.warn(CacheWarning(f"compile cache entry {os.path.basename(path)} could "
                                        f"not run ({_first_line(e)}); compiling again"))
             state["fresh"] = recompile()
@@ -132,28 +138,42 @@ def _key(entry) -> Any:
     return getattr(entry, "key", getattr(entry, "idx", getattr(entry, "name", entry)))
 
 
+def _header(blob: bytes) -> tuple[list, bytes]:
+    """The output paths and the payload of an entry; ValueError when it is not one."""
+    if not blob.startswith(_MAGIC):
+        raise ValueError("not an autodx program")
+    head_end = blob.index(b"\n", len(_MAGIC))
+    header = json.loads(blob[len(_MAGIC):head_end])
+    paths = header["paths"]
+    if not (isinstance(paths, list) and header["outputs"] == len(paths) and
+            all(isinstance(p, list) and all(isinstance(k, list) and len(k) == 2 and
+                                             k[0] in "si" for k in p) for p in paths)):
+        raise ValueError("its header is damaged")
+    return [[k if t == "s" else int(k) for t, k in p] for p in paths], blob[head_end + 1:]
+
+
 def _load(path: str, args: tuple) -> Callable | None:
     from jax.experimental import serialize_executable as se
 
     try:
-        with open(path, "rb") as f:
-            blob = f.read()
-        if not blob.startswith(_MAGIC):
-            raise ValueError("not an autodx program")
-        head_end = blob.index(b"\n", len(_MAGIC))
-        header = json.loads(blob[len(_MAGIC):head_end])
-        payload = blob[head_end + 1:]
+        blob = cachedir.read(path)
+        if blob is None:
+            return None
+        paths, payload = _header(blob)
         in_tree = jax.tree_util.tree_structure((args, {}))
-        out_tree = jax.tree_util.tree_structure(tuple(range(header["outputs"])))
+        out_tree = jax.tree_util.tree_structure(tuple(range(len(paths))))
         executable = se.deserialize_and_load(payload, in_tree, out_tree)
     except Exception as e:  # any damage: recompile and overwrite
         warnings.warn(CacheWarning(f"compile cache entry {os.path.basename(path)} skipped "
-                                   f"({type(e).__name__}: {e}); compiling again"))
+                                   f"({type(e).__name__}: {_first_line(e)}); compiling "
+                                   "again"))
         return None
-    paths = [[k if t == "s" else int(k) for t, k in p] for p in header["paths"]]
 
     def call(*a):
-        return _rebuild(paths, executable(*a))
+        leaves = executable(*a)
+        if len(leaves) != len(paths):
+            raise ValueError(f"{len(leaves)} outputs where its header says {len(paths)}")
+        return _rebuild(paths, leaves)
     return call
 
 
@@ -163,9 +183,10 @@ def _compile_and_store(jitted: Callable, args: tuple, path: str,
     from jax.experimental import serialize_executable as se
 
     lowered = jitted.lower(*args)
-    # Compile afresh, not from JAX's own cache: an executable that JAX loaded from its
-    # cache serializes to a payload that fails to run once loaded again ("Function
-    # ... not found"), seen with jax 0.10.2 on CPU.
+    # Compile afresh, not from JAX's own cache (which a user may turn on with
+    # JAX_COMPILATION_CACHE_DIR): an executable that JAX loaded from its cache
+    # serializes to a payload that fails to run once loaded again ("Function ... not
+    # found"), seen with jax 0.10.2 on CPU.
     with jax_config.enable_compilation_cache(False):
         executable = _compile(lowered, options)
     keys = [list(map(_key, p)) for p, _ in
@@ -175,21 +196,27 @@ def _compile_and_store(jitted: Callable, args: tuple, path: str,
         paths = [[("s", k) if isinstance(k, str) else ("i", str(k)) for k in p] for p in keys]
         header = json.dumps({"outputs": len(paths), "paths": paths}).encode()
         _write(path, _MAGIC + header + b"\n" + payload)
+        cachedir.trim(os.path.dirname(os.path.dirname(path)))
     except Exception as e:
         warnings.warn(CacheWarning(f"compile cache: could not store a program "
                                    f"({type(e).__name__}: {e})"))
     return executable
 
 
-def remember(parts: list, name: str, compute: Callable[[], Any]) -> Any:
-    """A small JSON value (a chunk size) stored beside the programs under ``parts``."""
+def remember(parts: list, name: str, compute: Callable[[], Any],
+             valid: Callable[[Any], bool] = lambda v: True) -> Any:
+    """A small JSON value (a chunk size) stored beside the programs under ``parts``;
+    a stored value that is not ``valid`` is computed again."""
     folder = _folder()
     if parts[0] is None or folder is None:
         return compute()
     path = os.path.join(folder, key_for([parts, name]) + ".json")
     try:
-        with open(path) as f:
-            return json.load(f)["value"]
+        blob = cachedir.read(path)
+        if blob is not None:
+            value = json.loads(blob)["value"]
+            if valid(value):
+                return value
     except (OSError, ValueError, KeyError, TypeError):
         pass
     value = compute()
@@ -201,13 +228,5 @@ def remember(parts: list, name: str, compute: Callable[[], Any]) -> Any:
 
 
 def _write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all (a temporary file, renamed)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Write ``data`` to ``path`` whole or not at all (see :func:`autodx.cachedir.write`)."""
+    cachedir.write(path, data)

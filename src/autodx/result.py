@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import numpy as np
+if TYPE_CHECKING:  # the model itself imports nothing heavy: the CLI loads it at start-up
+    import numpy as np
 
-from .data import Rows
-
-__all__ = ["SCHEMA", "Command", "Result", "Rows", "Spec", "SPECS", "Verdict"]
+    from .data import Rows
 
 SCHEMA = 1
 
@@ -106,7 +106,7 @@ class Verdict:
 
 
 def _finite_or_none(v: float):
-    return v if np.isfinite(v) else None
+    return v if math.isfinite(v) else None
 
 
 # ---------------------------------------------------------------- the result
@@ -120,7 +120,7 @@ class Result:
     command: Command
     expression: str
     coordinates: list[str]
-    rows: Rows
+    rows: "Rows"
     values: dict[str, Any] = field(default_factory=dict)
     precision: int = 64
     order: int = 0                          # grad: derivatives of orders 1..order
@@ -168,7 +168,7 @@ class Result:
         """Row i as arrays, one a line of ``--format plain``."""
         return self.spec.plain(self, i)
 
-    def arrays(self) -> dict[str, np.ndarray]:
+    def arrays(self) -> dict[str, "np.ndarray"]:
         """Arrays for ``.npz`` (first axis = points)."""
         return self.spec.arrays(self)
 
@@ -187,7 +187,7 @@ def _hashable(key) -> tuple:
 
 
 def _nested(v):
-    return v.tolist() if isinstance(v, np.ndarray) else v
+    return v.tolist() if hasattr(v, "tolist") else v
 
 
 # ---------------------------------------------------------------- per command

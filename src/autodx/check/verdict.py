@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import limits
 from ..errors import InputError
-from ..result import Command, Result, Rows, Verdict, layout_of
+from ..data import Rows
+from ..result import Command, Result, Verdict, layout_of
 
 MAX_CHECK_POINTS = 1000
 FD_USEFUL = 1e-6  # a finite difference whose bound exceeds this (relative) cannot judge

@@ -5,12 +5,13 @@ import time, so ``autodx --help`` and ``autodx --version`` stay fast.
 - :mod:`.edge`: failures -> one ``error:`` line and an exit status;
 - :mod:`.options`: the options the commands share;
 - :mod:`.commands`: one small function per command;
-- :mod:`.output`: writing results, warnings and the progress bar.
+- :mod:`.output`: writing results, warnings and the progress bar;
+- :mod:`.cache`: ``autodx cache info | clear``.
 """
 from __future__ import annotations
 
 from .app import app
-from . import commands  # noqa: F401  (registers the commands on app)
+from . import cache, commands  # noqa: F401  (register the commands on app)
 
 __all__ = ["app", "main"]
 
