@@ -110,6 +110,9 @@ def test_symbolic_needs_a_text_format(tmp_cwd):
     assert not (tmp_cwd / "d.npy").exists()
     assert_user_error(cli("grad", "x**2", "--at", "1", "--symbolic",
                           "--symbolic-timeout", "0"), "--symbolic-timeout")
+    for seconds in ("1e308", "inf", "nan"):  # beyond what the OS timers take
+        assert_user_error(cli("grad", "x**2", "--at", "1", "--symbolic",
+                              "--symbolic-timeout", seconds), "--symbolic-timeout")
 
 
 def test_sympy_time_limit_still_prints_the_numbers():

@@ -298,6 +298,9 @@ def test_index_errors():
     assert_user_error(cli("jvp-partial", "prod(x)", "--indices", "q", "--at", "[1,2,3]"),
                       "'q' is not a coordinate")
     assert_user_error(cli("jvp-partial", "prod(x)", "--at", "[1,2,3]"), "--indices")
+    # more digits than Python's int() takes: still out of range, one line
+    assert_user_error(cli("jvp-partial", "prod(x)", "--indices", "1" * 5000, "--at",
+                          "[1,2,3]"), "--indices: 111111111111... (5,000 digits) is out of")
     assert_user_error(cli("hessian", "dot(x,x)", "--at", "[1,2]", "--hvp", "[1,2,3]"),
                       "length 3")
     assert_user_error(cli("hessian", "dot(x,x)", "--at", "[1,2]", "--hvp", "nofile.npy"),

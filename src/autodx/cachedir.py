@@ -15,6 +15,8 @@ import os
 import stat
 import tempfile
 
+from . import interrupt
+
 DEFAULT_MAX_MB = 500
 MAX_ENTRY_BYTES = 256 << 20  # a compiled program of autodx is a few MB at most
 SUFFIXES = (".bin", ".json")
@@ -89,9 +91,10 @@ def write(path: str, data: bytes) -> None:
     same folder (created exclusively, mode 0600), renamed onto ``path``."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
     try:
-        with os.fdopen(fd, "wb") as f:
+        with interrupt.temporary(tmp), os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, path)
+            f.close()
+            os.replace(tmp, path)
     except BaseException:
         try:
             os.remove(tmp)

@@ -41,3 +41,7 @@ class InputError(AutodxError):
 
 class DataError(AutodxError):
     """A bad data file: the message names the file and, where it can, line and column."""
+
+
+class OutputError(AutodxError):
+    """The results cannot be written: stdout is closed or full, a file cannot be made."""

@@ -68,9 +68,11 @@ def resolve_indices(text: str | Sequence, labels: list[str]) -> list[int]:
     out = []
     for item in (i.strip() for i in items):
         if item.lstrip("-").isdigit():
-            i = int(item)
+            # more digits than any coordinate count (and than int() takes): out of range
+            i = int(item) if len(item) <= 12 else len(labels)
+            shown = str(i) if len(item) <= 12 else f"{item[:12]}... ({len(item):,} digits)"
             if not 0 <= i < len(labels):
-                raise InputError(f"--indices: {i} is out of range: there are {len(labels)} "
+                raise InputError(f"--indices: {shown} is out of range: there are {len(labels)} "
                                  f"coordinates, 0 to {len(labels) - 1} "
                                  f"({short_list(labels)})")
             out.append(i)

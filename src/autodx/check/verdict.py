@@ -20,9 +20,13 @@ MAX_CHECK_POINTS = 1000
 FD_USEFUL = 1e-6  # a finite difference whose bound exceeds this (relative) cannot judge
 
 
+MAX_TIMEOUT = 1e6  # seconds (11 days): past this, the operating system's timers overflow
+
+
 def check_timeout(seconds: float) -> None:
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise InputError(f"--symbolic-timeout {seconds}: give a number of seconds above 0")
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise InputError(f"--symbolic-timeout {seconds:g}: give a number of seconds above 0 "
+                         f"and at most {MAX_TIMEOUT:g}")
 
 
 def _as_used(value, precision: int):

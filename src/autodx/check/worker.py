@@ -13,7 +13,10 @@ import os
 import subprocess
 import sys
 
+from .. import interrupt
+
 MODULE = __name__ if __name__ != "__main__" else "autodx.check.worker"
+PARENT = "AUTODX_WORKER_PARENT"  # the pid of the command that started the worker
 MEMORY_LIMIT = 4 << 30  # sympy on a hostile expression must not take the machine down
 
 
@@ -22,12 +25,14 @@ class Worker:
     command."""
 
     def __init__(self):
-        env = dict(os.environ, PYTHONWARNINGS="ignore")
+        env = dict(os.environ, PYTHONWARNINGS="ignore", **{PARENT: str(os.getpid())})
         # -P: the current folder is not put on sys.path, so a sympy.py (or autodx/) in
         # the user's folder can never be imported in place of the real one
         self.proc = subprocess.Popen(
             [sys.executable, "-P", "-m", MODULE], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self._registered = interrupt.child(self.proc)
+        self._registered.__enter__()
 
     def ask(self, request: dict, timeout: float) -> dict | None:
         """The reply, or None when the time limit ran out."""
@@ -49,11 +54,39 @@ class Worker:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
+        self._registered.__exit__(None, None, None)
         return False
+
+
+def _die_with_parent() -> None:
+    """End this worker when the command that started it ends, however it ends (even by
+    SIGKILL, which it cannot clean up after): the kernel's parent-death signal where
+    there is one (Linux), and a watchdog thread everywhere."""
+    import threading
+    import time
+
+    parent = int(os.environ.get(PARENT, "0") or 0)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
+    if parent and os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if parent and os.getppid() != parent:
+                os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _main() -> None:
     """One JSON request on stdin, one JSON reply on stdout."""
+    _die_with_parent()
     try:
         import resource
 

@@ -10,6 +10,7 @@ import sys
 import typer
 import typer.core
 
+from .. import interrupt
 from ..errors import AutodxError, Status
 
 # typer bundles click privately (typer._click) from 0.26 on and re-exports only some of
@@ -26,34 +27,58 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+class _PipeClosed(Exception):
+    """The reader of stdout went away (``autodx ... | head -1``)."""
+
+
 class Group(typer.core.TyperGroup):
     """The app's click group, with the error edge around every command."""
 
+    def invoke(self, ctx):
+        # typer's own handler turns a closed pipe into exit status 1: catch it first
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _PipeClosed() from None
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):
+        stdout = _fd_stat(1)
+        try:
+            with interrupt.handled():
+                code = self._main(args, prog_name, complete_var, extra)
+        except SystemExit as e:
+            # rich answers a closed pipe by pointing stdout at /dev/null and exiting 1
+            if e.code == 1 and _now_devnull(stdout):
+                sys.exit(Status.OK)
+            raise
+        sys.exit(code or Status.OK)
+
+    def _main(self, args, prog_name, complete_var, extra):
         debug = os.environ.get("AUTODX_DEBUG", "") not in ("", "0")
         try:
             with _WarningsAsLines():
-                code = super().main(args, prog_name or "autodx", complete_var,
+                return super().main(args, prog_name or "autodx", complete_var,
                                     standalone_mode=False, **extra)
         except UsageError as e:
             if debug:
                 raise
+            if not e.format_message():  # help shown for a bare command: not an error
+                return Status.OK
             hint = f" (see: autodx {e.ctx.info_name if e.ctx and e.ctx.parent else ''} --help)"
             stderr(f"error: {one_line(e.format_message())}{hint.replace('  ', ' ')}")
-            sys.exit(Status.USAGE)
+            return Status.USAGE
         except AutodxError as e:
             if debug:
                 raise
             stderr(f"error: {one_line(str(e))}")
-            sys.exit(e.status)
+            return e.status
         except (typer.Abort, KeyboardInterrupt):
             stderr("error: interrupted")
-            sys.exit(Status.INTERRUPTED)
-        except BrokenPipeError:  # `autodx ... | head -1`: the reader has what it wanted
-            sys.stderr = open(os.devnull, "w")
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(Status.OK)
+            return Status.INTERRUPTED
+        except (_PipeClosed, BrokenPipeError):  # the reader has what it wanted
+            silence_stdout()
+            return Status.OK
         except Exception as e:  # an internal failure: a bug of autodx, not the user's
             if debug:
                 raise
@@ -61,11 +86,32 @@ class Group(typer.core.TyperGroup):
                 stderr("error: out of memory: the work does not fit in this machine; "
                        "differentiate fewer variables (--wrt), use --hvp or jvp-partial "
                        "instead of full tensors, or split --data into parts")
-                sys.exit(Status.USAGE)
+                return Status.USAGE
             stderr(f"error: internal error: {type(e).__name__}: {one_line(str(e))} "
                    "(run with AUTODX_DEBUG=1 for the traceback, and please report it)")
-            sys.exit(Status.INTERNAL)
-        sys.exit(code or Status.OK)
+            return Status.INTERNAL
+
+
+def _fd_stat(fd: int):
+    try:
+        return os.fstat(fd)
+    except OSError:
+        return None
+
+
+def _now_devnull(before) -> bool:
+    """stdout was something else at the start and is /dev/null now."""
+    after, null = _fd_stat(1), os.stat(os.devnull)
+    return after is not None and os.path.samestat(after, null) and \
+        not (before is not None and os.path.samestat(before, null))
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the flush at exit cannot fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    except OSError:
+        pass
 
 
 class _WarningsAsLines:

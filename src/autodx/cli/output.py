@@ -6,8 +6,16 @@ import os
 import sys
 from typing import Optional
 
-from .edge import stderr
+from ..errors import OutputError
+from .edge import silence_stdout, stderr
 from .options import Format
+
+
+def check_stdout(out: Optional[str]) -> None:
+    """Before any work: the results must have somewhere to go."""
+    if not out and sys.stdout is None:
+        raise OutputError("standard output is closed, so the results have nowhere to go: "
+                          "give --out FILE, or leave stdout open")
 
 
 class Progress:
@@ -74,7 +82,21 @@ def emit_formulas(result, fmt: Format, out: Optional[str]) -> None:
 
 
 def _stdout(fmt: Format, document, csv_rows, plain, table) -> None:
-    """The one place a format is chosen for stdout; each form is built only if used."""
+    """The one place a format is chosen for stdout; each form is built only if used.
+    A stdout that cannot take the results (a full disk, /dev/full) is one error line."""
+    check_stdout(None)
+    try:
+        _write_stdout(fmt, document, csv_rows, plain, table)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        silence_stdout()
+        raise OutputError(f"cannot write the results to standard output: "
+                          f"{e.strerror or e}") from None
+
+
+def _write_stdout(fmt: Format, document, csv_rows, plain, table) -> None:
     if fmt is Format.json:
         import json
 
