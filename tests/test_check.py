@@ -404,3 +404,35 @@ def test_check_alone_skips_printing_and_builds_each_order_from_the_last():
     for k in (1, 10, 30):  # d^k/dx^k e^x sin x = 2^(k/2) e^x sin(x + k pi/4)
         want = 2 ** (k / 2) * math.exp(0.5) * math.sin(0.5 + k * math.pi / 4)
         assert math.isclose(exact[k], want, rel_tol=1e-14)
+
+
+# ---------------------------------------------------------------- the scale of a computation
+
+def test_check_does_not_cry_wolf_at_a_zero_between_large_neighbours():
+    # d7 of 1/(1+25x^2) at 0.2 is 5.5e-9 (0.2 is not exact in binary) between d6 = -7e5
+    # and d8 = 4.9e8: 0 is right to float64 precision, as are d3 = 0 and the rest
+    run = cli("grad", "1/(1+25x^2)", "--order", "10", "--at", "0.2", "--check",
+              "--format", "json")
+    assert run.code == 0, run.stderr
+    doc = json.loads(run.stdout)
+    checks = _checks(doc)
+    assert [c["verdict"] for c in checks] == ["ok"] * 11
+    assert checks[7]["value"] == 0.0 and abs(checks[7]["exact"] - 5.46e-9) < 1e-11
+    assert "rounding noise" not in run.stderr
+
+
+def test_a_wrong_high_derivative_is_still_caught(monkeypatch):
+    import autodx.api as api
+
+    real = api.grad_rows
+
+    def wrong(*a, **k):
+        out = real(*a, **k)
+        out.values["derivatives"][5] = out.values["derivatives"][5] * (1 + 1e-6)
+        return out
+    monkeypatch.setattr(api, "grad_rows", wrong)
+    run = cli("grad", "sin(x)*exp(x)", "--order", "8", "--at", "0.5", "--check",
+              "--format", "json")
+    assert run.code == 3, run
+    verdicts = [c["verdict"] for c in _checks(json.loads(run.stdout))]
+    assert verdicts[5] == "disagrees" and verdicts.count("disagrees") == 1

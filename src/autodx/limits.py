@@ -5,6 +5,7 @@ point, which never imports JAX.
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 from . import data
@@ -15,6 +16,38 @@ MAX_PARTIAL_ORDER = 16  # nested forward mode costs 2^k evaluations for k indice
 # How far a number may be from the exact value before --check says it disagrees, and
 # before grad warns that rounding noise has reached a high derivative: (relative, absolute)
 TOLERANCE = {64: (1e-8, 1e-12), 32: (1e-3, 1e-5)}
+
+
+def local_scale(derivatives) -> "np.ndarray":
+    """The scale at which each derivative of orders 0..N along one variable is known.
+
+    A high derivative is only as exact as the numbers it comes from: d7 of 1/(1+25x^2)
+    at 0.2 is 5e-9 next to d6 = -7e5 and d8 = 5e8 (0.2 is not exact in binary, and one
+    ulp of x moves d7 by d8 * ulp = 1e-8), so 0 is right to float64 precision. In
+    normalised Taylor coefficients c_k = d_k / k!, the scale of an order k >= 2 is the
+    larger of |c_k| and the geometric mean of its neighbours, sqrt(|c_{k-1} c_{k+1}|)
+    (for the highest order, the neighbours' trend |c_{N-1}|^2 / |c_{N-2}|); f and its
+    first derivative keep their own size. Returned in the units of the derivatives
+    (times k!), along the last axis.
+
+    Example:
+        >>> [float(s) for s in local_scale([0.5, -2.5, 12.5, 0.0, -1875.0])]
+        [0.5, 2.5, 12.5, 132.5..., 1875.0]
+    """
+    import numpy as np
+
+    d = np.abs(np.asarray(derivatives, dtype=np.float64))
+    n = d.shape[-1]
+    fact = np.array([float(math.factorial(k)) for k in range(n)])
+    c = d / fact
+    scale = c.copy()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if n > 3:
+            scale[..., 2:-1] = np.maximum(c[..., 2:-1], np.sqrt(c[..., 1:-2] * c[..., 3:]))
+        if n > 2:
+            trend = np.where(c[..., -3] > 0, c[..., -2] ** 2 / c[..., -3], 0.0)
+            scale[..., -1] = np.maximum(c[..., -1], trend)
+        return np.nan_to_num(scale * fact, nan=0.0, posinf=np.finfo(np.float64).max)
 
 
 def check_order(order: int, precision: int = 64) -> None:

@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from .data import PointsPlan, Rows
+from .limits import local_scale
 
 # From this order on, grad at --at points estimates the rounding noise of each derivative.
 NOISE_ORDER = 10
@@ -49,7 +50,8 @@ def with_noise(values: dict, done: Rows) -> tuple[dict, Rows]:
     out, near = every[:, 0], every[:, 1:]  # near: in the order of SHIFTS
     second = np.stack([(near[:, 0] + near[:, 3]) / 2 - out,
                        (near[:, 1] + near[:, 2]) / 2 - out])
-    scale = np.maximum(np.abs(near).max(axis=1), np.abs(out))
+    scale = np.maximum(np.maximum(np.abs(near).max(axis=1), np.abs(out)),
+                       local_scale(out))  # a derivative near 0 is known to its neighbours
     with np.errstate(invalid="ignore", divide="ignore"):
         noise = np.abs(second).max(axis=0) / np.maximum(scale, np.finfo(np.float64).tiny)
     return {"value": np.asarray(values["value"])[::step],

@@ -89,8 +89,10 @@ def formulas(command: Command, text: str, defs=(), wrt=None, order: int = 1,
     return result, request(result, text, [h.text for h in helpers.values()], False)
 
 
-def judge(value: float, ref: dict, precision: int) -> Verdict:
-    """The verdict on one number against the worker's references for it."""
+def judge(value: float, ref: dict, precision: int, scale: float = 0.0) -> Verdict:
+    """The verdict on one number against the worker's references for it; ``scale`` is
+    the size of the numbers it was computed from (:func:`autodx.limits.local_scale`),
+    when that is larger than the number itself."""
     rel, tol_abs = limits.TOLERANCE[precision]
     value = float(value)
     exact, fd, bound = ref.get("exact"), ref.get("fd"), ref.get("fd_bound")
@@ -98,7 +100,8 @@ def judge(value: float, ref: dict, precision: int) -> Verdict:
     error = fd_error = None
     if exact is not None:
         error = abs(value - exact) if math.isfinite(value) else math.inf
-        (agree if error <= rel * abs(exact) + tol_abs else disagree).append("symbolic")
+        (agree if error <= rel * max(abs(exact), scale) + tol_abs else disagree).append(
+            "symbolic")
     elif ref.get("why"):
         notes.append(ref["why"])
     if fd is not None and bound is not None:
@@ -106,8 +109,8 @@ def judge(value: float, ref: dict, precision: int) -> Verdict:
             notes.append("the finite difference is not accurate enough here")
         else:
             fd_error = abs(value - fd) if math.isfinite(value) else math.inf
-            (agree if fd_error <= rel * abs(fd) + tol_abs + bound else disagree).append(
-                "finite difference")
+            (agree if fd_error <= rel * max(abs(fd), scale) + tol_abs + bound
+             else disagree).append("finite difference")
     elif ref.get("fd_why"):
         notes.append(ref["fd_why"])
     if disagree:
@@ -147,13 +150,25 @@ def attach(result: Result, reply: dict | None, check: bool, symbolic: bool,
     for i in range(result.rows.count):
         values = [v for _, v in result.entries(i, keys)]
         refs = reply["checks"][i] if why is None else [{"why": why}] * len(values)
-        verdicts.append([judge(v, r, result.precision) for v, r in zip(values, refs)])
+        scales = _scales(result, values, refs)
+        verdicts.append([judge(v, r, result.precision, s)
+                         for v, r, s in zip(values, refs, scales)])
     counts = {k: sum(v.verdict == k for row in verdicts for v in row)
               for k in ("ok", "disagrees", "not checkable")}
     rel, tol_abs = limits.TOLERANCE[result.precision]
     result.checks = verdicts
     result.check_summary = {"relative_tolerance": rel, "absolute_tolerance": tol_abs,
                             **{k.replace(" ", "_"): n for k, n in counts.items()}}
+
+
+def _scales(result: Result, values: list, refs: list[dict]) -> list[float]:
+    """Along one variable, the scale each order is computed at (from the exact values
+    where the worker has them); elsewhere each number is its own scale."""
+    if not result.scalar:
+        return [0.0] * len(values)
+    known = [r.get("exact") if r.get("exact") is not None else float(v)
+             for v, r in zip(values, refs)]
+    return [float(s) for s in limits.local_scale(known)]
 
 
 def summary_line(result: Result) -> str:
