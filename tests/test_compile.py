@@ -54,24 +54,6 @@ def test_two_variables_hessian_against_sympy(text, expr, x0):
     assert np.allclose(r.derivatives[2], hess, rtol=1e-11, atol=1e-12)
 
 
-HIGH = "sin(x)*exp(x)/(1+x**2)"
-
-
-@pytest.mark.parametrize("order", [20, 50])
-def test_high_orders_agree_with_sympy(order):
-    expr = sp.sin(X) * sp.exp(X) / (1 + X ** 2)
-    r = autodx.grad(HIGH, order=order, at=0.5)
-    want = float(sp.diff(expr, X, order).subs(X, sp.Rational(1, 2)).evalf(40))
-    assert r.derivatives[order] == pytest.approx(want, rel=1e-8)
-
-
-def test_order_100_closed_form():
-    # d^k/dx^k sin(x) = sin(x + k pi / 2)
-    r = autodx.grad("sin(x)", order=100, at=0.3)
-    for k in (1, 37, 99, 100):
-        assert r.derivatives[k] == pytest.approx(math.sin(0.3 + k * math.pi / 2), abs=1e-12)
-
-
 @pytest.mark.parametrize("text, expected", [
     ("sum(v**2)", [2.0, 4.0, 6.0]),
     ("prod(v)", [6.0, 3.0, 2.0]),
@@ -85,13 +67,6 @@ def test_order_100_closed_form():
 def test_vector_functions_closed_forms(text, expected):
     r = autodx.grad(text, at={"v": [1.0, 2.0, 3.0]})
     assert np.allclose(r.derivatives[1], expected, rtol=1e-14)
-
-
-def test_vector_constant_in_taylor_mode():
-    # along the scalar t, with the vector v held fixed: d^k/dt^k prod(t v) = 0 for k > 3
-    r = autodx.grad("prod(t*v)", order=5, at="t=2,v=[1,2,3]", wrt=["t"])
-    # prod(t v) = 6 t^3
-    assert [r.derivatives[k] for k in range(1, 6)] == pytest.approx([72, 72, 36, 0, 0])
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -122,41 +97,3 @@ def test_oracle_table_is_complete():
     skip = VECTOR_FUNCTIONS | {"sign", "floor", "ceiling", "round", "min", "max",
                                "stop_gradient", "diff"}
     assert set(FUNCTIONS) - skip <= set(SYMPY)
-
-
-def _mp(name):
-    import mpmath
-
-    return {
-        "sin(x)": mpmath.sin, "exp(x)": mpmath.exp, "log(x)": mpmath.log,
-        "tan(x)": mpmath.tan, "atan(x)": mpmath.atan, "sqrt(x)": mpmath.sqrt,
-        "erf(x)": mpmath.erf, "sigmoid(x)": lambda t: 1 / (1 + mpmath.exp(-t)),
-        "tanh(x)": mpmath.tanh, "asin(x)": mpmath.asin, "x**x": lambda t: t ** t,
-        "cosh(x)/(1+x)": lambda t: mpmath.cosh(t) / (1 + t),
-    }[name]
-
-
-HIGH_ORDER = ["sin(x)", "exp(x)", "log(x)", "tan(x)", "atan(x)", "sqrt(x)", "erf(x)",
-              "sigmoid(x)", "tanh(x)", "asin(x)", "x**x", "cosh(x)/(1+x)"]
-
-
-@pytest.mark.parametrize("text", HIGH_ORDER)
-def test_every_rule_holds_at_order_24(text):
-    # oracle: mpmath's derivative at 60 digits (sympy's symbolic diff of tanh at order
-    # 24 takes minutes)
-    import mpmath
-
-    r = autodx.grad(text, order=24, at=0.4)
-    with mpmath.workdps(60):
-        for k in (12, 24):
-            want = float(mpmath.diff(_mp(text), mpmath.mpf("0.4"), k))
-            assert r.derivatives[k] == pytest.approx(want, rel=1e-8), k
-
-
-def test_the_fallback_for_diff_is_exact_at_high_order():
-    # diff() has no tree rule: jet (or nested jvp) takes over, and must stay exact
-    r = autodx.grad("diff(x**3*sin(x), x)", order=12, at=0.7)
-    expr = sp.diff(X ** 3 * sp.sin(X), X)
-    for k in (1, 6, 12):
-        want = float(sp.diff(expr, X, k).subs(X, sp.Rational(7, 10)).evalf(40))
-        assert r.derivatives[k] == pytest.approx(want, rel=1e-10), k

@@ -1,13 +1,11 @@
 """Validated tree -> JAX-traceable function of an environment ``{name: array}``.
 
-Table-driven: every function of the expression language maps to a JAX operation in
-:data:`OPS`, whose names are checked against the parser's table at import.
-Functions that ``jax.experimental.jet`` has no rule for are written with ones it has
-(``tan = sin/cos``, ``asin`` through ``atan2``), so every path can differentiate them.
+Table-driven: every function of the expression language takes its JAX operation from
+its entry in :mod:`autodx.registry`, and the walk of the tree is the shared
+:class:`autodx.tree.Interpreter`, whose values here are functions of the environment.
 """
 from __future__ import annotations
 
-import functools
 import operator
 from typing import Callable
 
@@ -17,59 +15,11 @@ from jax import lax
 
 from . import parse as P
 from .errors import ExpressionError
+from .registry import Function
+from .tree import Interpreter
 
 Env = dict  # name -> jax array (0-d for scalars, 1-d for vectors)
 Fun = Callable[[Env], jax.Array]
-
-
-def _vec(name: str, x):
-    if jnp.ndim(x) != 1:
-        raise ExpressionError(f"{name}() needs a vector argument, got a scalar")
-    return x
-
-
-def _cbrt(x):
-    return jnp.sign(x) * jnp.abs(x) ** (1.0 / 3.0)
-
-
-def _reduce(pairwise, whole):
-    def op(*args):
-        if len(args) == 1:
-            return whole(args[0])
-        return functools.reduce(pairwise, args)
-    return op
-
-
-def _erf(x):
-    from jax.scipy.special import erf  # imported on first use: 5 ms off every start
-
-    return erf(x)
-
-
-def _log(x, base=None):
-    return jnp.log(x) if base is None else jnp.log(x) / jnp.log(base)
-
-
-OPS: dict[str, Callable] = {
-    "sin": jnp.sin, "cos": jnp.cos, "tan": lambda x: jnp.sin(x) / jnp.cos(x),
-    "asin": lambda x: jnp.arctan2(x, jnp.sqrt((1 - x) * (1 + x))),
-    "acos": lambda x: jnp.arctan2(jnp.sqrt((1 - x) * (1 + x)), x),
-    "atan": lambda x: jnp.arctan2(x, jnp.ones_like(x)),
-    "atan2": jnp.arctan2,
-    "sinh": jnp.sinh, "cosh": jnp.cosh, "tanh": jnp.tanh,
-    "asinh": jnp.arcsinh, "acosh": jnp.arccosh, "atanh": jnp.arctanh,
-    "exp": jnp.exp, "log": _log, "sqrt": jnp.sqrt, "cbrt": _cbrt,
-    "abs": jnp.abs, "sign": jnp.sign, "floor": jnp.floor, "ceiling": jnp.ceil,
-    "round": jnp.round, "erf": _erf, "sigmoid": jax.nn.sigmoid,
-    "min": _reduce(jnp.minimum, jnp.min), "max": _reduce(jnp.maximum, jnp.max),
-    "dot": lambda a, b: jnp.dot(_vec("dot", a), _vec("dot", b)),
-    "sum": lambda v: jnp.sum(_vec("sum", v)),
-    "prod": lambda v: jnp.prod(_vec("prod", v)),
-    "norm": lambda v: jnp.sqrt(jnp.sum(_vec("norm", v) ** 2)),
-    "stop_gradient": lax.stop_gradient,
-    "diff": None,  # compiled specially: it transforms a sub-function
-}
-assert set(OPS) == set(P.FUNCTIONS), set(OPS) ^ set(P.FUNCTIONS)
 
 _BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
@@ -89,34 +39,25 @@ def compile_tree(tree: P.Node, helpers: dict[str, P.Helper]) -> Fun:
         >>> float(f({"x": 3.0, "y": 1.0}))
         10.0
     """
-    return _Compiler(helpers).build(tree)
+    return _Compiler(helpers).eval(tree, {})
 
 
-class _Compiler:
-    def __init__(self, helpers: dict[str, P.Helper]):
-        self.helpers = helpers
-        self.bodies: dict[str, Fun] = {}
+class _Compiler(Interpreter):
+    """Values are functions of the environment. The scope holds the functions of the
+    names bound while compiling (helper parameters, a variable that ``diff`` varies);
+    any other name is read from the environment when the function runs."""
 
-    def build(self, node: P.Node) -> Fun:
-        method = getattr(self, "_" + type(node).__name__.lower())
-        return method(node)
-
-    def _num(self, node: P.Num) -> Fun:
-        value = node.value
+    def number(self, value: float) -> Fun:
         return lambda env: value
 
-    def _name(self, node: P.Name) -> Fun:
-        if node.id in P.CONSTANTS:
-            value = P.CONSTANTS[node.id]
-            return lambda env: value
-        name = node.id
-        return lambda env: env[name]
+    def variable(self, name: str, scope: dict) -> Fun:
+        return scope[name] if name in scope else _reader(name)
 
-    def _index(self, node: P.Index) -> Fun:
+    def index(self, node: P.Index, vector: Fun) -> Fun:
         name, i, col = node.id, node.index, node.col
 
         def index(env):
-            v = env[name]
+            v = vector(env)
             if jnp.ndim(v) != 1:
                 raise ExpressionError(f"{name} is a scalar and cannot be indexed", col)
             if not -v.shape[0] <= i < v.shape[0]:
@@ -125,21 +66,15 @@ class _Compiler:
             return v[i]
         return index
 
-    def _neg(self, node: P.Neg) -> Fun:
-        f = self.build(node.operand)
+    def negate(self, f: Fun) -> Fun:
         return lambda env: -f(env)
 
-    def _bin(self, node: P.Bin) -> Fun:
-        left, right, op = self.build(node.left), self.build(node.right), binary_op(node)
+    def binary(self, node: P.Bin, left: Fun, right: Fun) -> Fun:
+        op = binary_op(node)
         return lambda env: op(left(env), right(env))
 
-    def _call(self, node: P.Call) -> Fun:
-        args = [self.build(a) for a in node.args]
-        if node.func in self.helpers:
-            return self._helper(node, args)
-        if node.func == "diff":
-            return self._diff(node, args[0])
-        op, col, name = OPS[node.func], node.col, node.func
+    def function(self, node: P.Call, fn: Function, args: list[Fun]) -> Fun:
+        op, col, name = fn.jax, node.col, node.func
 
         def call(env):
             try:
@@ -150,28 +85,31 @@ class _Compiler:
                 raise ExpressionError(f"{name}(): {e}", col) from None
         return call
 
-    def _helper(self, node: P.Call, args: list[Fun]) -> Fun:
-        helper = self.helpers[node.func]
-        if helper.name not in self.bodies:
-            self.bodies[helper.name] = self.build(helper.body)
-        body, params = self.bodies[helper.name], helper.params
+    def helper(self, helper: P.Helper, args: list[Fun], scope: dict) -> Fun:
+        """Each argument computed once per call, into a slot of the environment that
+        the helper's parameter reads (no variable name starts with '_')."""
+        slots = [f"_{helper.name}_{p}" for p in helper.params]
+        body = self.eval(helper.body, {**scope, **{p: _reader(slot) for p, slot in
+                                                   zip(helper.params, slots)}})
 
         def call(env):
-            local = dict(env)
-            local.update(zip(params, (a(env) for a in args)))
-            return body(local)
+            return body({**env, **{slot: a(env) for slot, a in zip(slots, args)}})
         return call
 
-    def _diff(self, node: P.Call, expr: Fun) -> Fun:
+    def diff(self, node: P.Call, scope: dict) -> Fun:
+        """diff(e, v, n): e compiled with v read from a slot of the environment, which
+        the derivative varies."""
         var = node.args[1].id
         n = int(node.args[2].value) if len(node.args) > 2 else 1
-        col = node.col
+        col, slot = node.col, f"_diff_{var}"
+        here = self.variable(var, scope)
+        expr = self.eval(node.args[0], {**scope, var: _reader(slot)})
 
         def diff(env):
-            x = jnp.asarray(env[var])
+            x = jnp.asarray(here(env))
 
             def g(t):
-                return expr({**env, var: t})
+                return expr({**env, slot: t})
             if jnp.ndim(x) == 0:
                 for _ in range(n):  # forward mode: n is small and g may be vector-valued
                     g = _forward(g)
@@ -198,6 +136,10 @@ def binary_op(node: P.Bin) -> Callable:
         n = int(exponent.value)
         return lambda a, _: lax.integer_pow(jnp.asarray(a), n)
     return jnp.power
+
+
+def _reader(name: str) -> Fun:
+    return lambda env: env[name]
 
 
 def _forward(g: Callable) -> Callable:

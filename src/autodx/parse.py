@@ -3,7 +3,9 @@
 A hand-written tokenizer and recursive-descent parser accept exactly the expression
 language of the contract and nothing else: user text is never handed to ``eval``,
 ``exec``, ``ast`` or ``sympify``. Every node records the 1-based column it starts at,
-so errors can point at it.
+so errors can point at it. The nodes are defined in :mod:`autodx.tree`, the meaning
+checks in :mod:`autodx.analyze`; :func:`parse_expression` runs both steps, and the names
+of both modules are importable from here.
 
 Grammar (``^`` is ``**``; a number directly followed by a name or ``(`` multiplies)::
 
@@ -20,9 +22,16 @@ import keyword
 import math
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from .analyze import Info, analyze
 from .errors import ExpressionError
+from .registry import FUNCTIONS as _REGISTRY
+from .tree import CONSTANTS, Bin, Call, Helper, Index, Name, Neg, Node, Num
+
+__all__ = ["parse", "parse_def", "parse_expression", "tokenize", "analyze", "Info", "Helper",
+           "Node", "Num", "Name", "Index", "Neg", "Bin", "Call", "CONSTANTS", "FUNCTIONS",
+           "VECTOR_FUNCTIONS", "RESERVED", "MAX_LENGTH", "MAX_DEPTH"]
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 200
@@ -32,65 +41,12 @@ MAX_DEPTH = 200
 # runs without growing the C stack), so allow that depth.
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 40_000))
 
-CONSTANTS = {"pi": math.pi, "E": math.e}
-
-# name -> (fewest, most) arguments; None is "any number". compile.py maps the same
-# names to JAX operations and checks at import that the two tables agree.
-FUNCTIONS: dict[str, tuple[int, int | None]] = {
-    **{name: (1, 1) for name in (
-        "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
-        "asinh", "acosh", "atanh", "exp", "sqrt", "cbrt", "abs", "sign", "floor",
-        "ceiling", "round", "erf", "sigmoid", "sum", "prod", "norm", "stop_gradient")},
-    "atan2": (2, 2),
-    "log": (1, 2),
-    "min": (1, None),
-    "max": (1, None),
-    "dot": (2, 2),
-    "diff": (2, 3),
-}
-VECTOR_FUNCTIONS = frozenset({"dot", "sum", "prod", "norm"})
+# Views of the registry (autodx.registry) for the names of the language: name ->
+# (fewest, most) arguments, the functions that take whole vectors, and every name that
+# a variable or --def helper may not take.
+FUNCTIONS: dict[str, tuple[int, int | None]] = {n: f.arity for n, f in _REGISTRY.items()}
+VECTOR_FUNCTIONS = frozenset(n for n, f in _REGISTRY.items() if f.vector)
 RESERVED = frozenset(FUNCTIONS) | frozenset(CONSTANTS)
-
-
-# ---------------------------------------------------------------- tree nodes
-
-@dataclass(frozen=True)
-class Node:
-    col: int = field(compare=False)
-
-
-@dataclass(frozen=True)
-class Num(Node):
-    value: float
-
-
-@dataclass(frozen=True)
-class Name(Node):
-    id: str
-
-
-@dataclass(frozen=True)
-class Index(Node):
-    id: str
-    index: int
-
-
-@dataclass(frozen=True)
-class Neg(Node):
-    operand: Node
-
-
-@dataclass(frozen=True)
-class Bin(Node):
-    op: str  # one of + - * / **
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True)
-class Call(Node):
-    func: str
-    args: tuple[Node, ...]
 
 
 # ---------------------------------------------------------------- tokens
@@ -290,7 +246,7 @@ def parse(text: str, source: str = "expression") -> Node:
 
     Example:
         >>> parse("3x^2")
-        Bin(col=2, op='*', left=Num(col=1, value=3.0), right=Bin(col=3, op='**', left=Name(col=3, id='x'), right=Num(col=4, value=2.0)))
+        Bin(col=2, op='*', left=Num(col=1, value=3.0), right=Bin(col=3, op='**', left=Name(col=2, id='x'), right=Num(col=4, value=2.0)))
     """
     return _Parser(text, source).whole()
 
@@ -299,16 +255,6 @@ def parse(text: str, source: str = "expression") -> Node:
 
 _DEF_HEAD = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*\(([^()]*)\)\s*=(?!=)")
 _PARAM = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-
-
-@dataclass(frozen=True)
-class Helper:
-    """A function defined with ``--def "NAME(ARGS) = BODY"``."""
-
-    name: str
-    params: tuple[str, ...]
-    body: Node
-    text: str
 
 
 def parse_def(text: str) -> Helper:
@@ -335,7 +281,7 @@ def parse_def(text: str) -> Helper:
     return Helper(name, params, body, text)
 
 
-def parse_expression(text: str, defs=()) -> tuple[Node, dict[str, Helper], "Info"]:
+def parse_expression(text: str, defs=()) -> tuple[Node, dict[str, Helper], Info]:
     """Parse and check ``text`` with its ``--def`` helpers: (tree, helpers, info)."""
     helpers: dict[str, Helper] = {}
     for d in defs:
@@ -345,122 +291,3 @@ def parse_expression(text: str, defs=()) -> tuple[Node, dict[str, Helper], "Info
         helpers[helper.name] = helper
     tree = parse(text)
     return tree, helpers, analyze(tree, helpers)
-
-
-# ---------------------------------------------------------------- meaning
-
-@dataclass
-class Info:
-    """What an expression uses: its free variables (name -> first column) and which of
-    them must be vectors (name -> why)."""
-
-    variables: dict[str, int] = field(default_factory=dict)
-    vectors: dict[str, str] = field(default_factory=dict)
-
-
-def analyze(tree: Node, helpers: dict[str, Helper], source: str = "expression") -> Info:
-    """Check every name and call of ``tree`` and collect its variables.
-
-    Raises ExpressionError for an unknown function, a wrong number of arguments, a
-    function used as a value, a constant indexed, or a helper that calls itself.
-    """
-    info = Info()
-    _Walker(info, helpers).walk(tree, frozenset(), source, ())
-    return info
-
-
-class _Walker:
-    def __init__(self, info: Info, helpers: dict[str, Helper]):
-        self.info = info
-        self.helpers = helpers
-
-    def variable(self, name: str, col: int, scope: frozenset, source: str) -> None:
-        if name in scope:
-            return
-        if name in CONSTANTS:
-            return
-        if name in FUNCTIONS or name in self.helpers:
-            raise ExpressionError(f"{name!r} is a function: call it as {name}(...)", col, source)
-        self.info.variables.setdefault(name, col)
-
-    def vector(self, name: str, why: str, scope: frozenset) -> None:
-        if name not in scope:
-            self.info.vectors.setdefault(name, why)
-
-    def walk(self, node: Node, scope: frozenset, source: str, stack: tuple[str, ...]) -> None:
-        if isinstance(node, Num):
-            return
-        if isinstance(node, Name):
-            self.variable(node.id, node.col, scope, source)
-        elif isinstance(node, Index):
-            if node.id in CONSTANTS:
-                raise ExpressionError(f"the constant {node.id} cannot be indexed", node.col, source)
-            self.variable(node.id, node.col, scope, source)
-            self.vector(node.id, f"it is indexed at column {node.col}", scope)
-        elif isinstance(node, Neg):
-            self.walk(node.operand, scope, source, stack)
-        elif isinstance(node, Bin):
-            self.walk(node.left, scope, source, stack)
-            self.walk(node.right, scope, source, stack)
-        elif isinstance(node, Call):
-            self.call(node, scope, source, stack)
-
-    def call(self, node: Call, scope: frozenset, source: str, stack: tuple[str, ...]) -> None:
-        if node.func in FUNCTIONS:
-            _check_arity(node, *FUNCTIONS[node.func], source)
-            if node.func == "diff":
-                self.diff(node, scope, source, stack)
-                return
-            if node.func in VECTOR_FUNCTIONS:
-                for arg in node.args:
-                    if isinstance(arg, Name):
-                        self.vector(arg.id, f"it is passed to {node.func}() at column {node.col}",
-                                    scope)
-        elif node.func in self.helpers:
-            helper = self.helpers[node.func]
-            _check_arity(node, len(helper.params), len(helper.params), source)
-            if helper.name in stack:
-                raise ExpressionError(f"helper {helper.name!r} calls itself; recursion is "
-                                      "not allowed", node.col, source)
-            self.walk(helper.body, frozenset(helper.params), f"--def {helper.name}",
-                      stack + (helper.name,))
-        else:
-            raise ExpressionError(_unknown(node.func, self.helpers), node.col, source)
-        for arg in node.args:
-            self.walk(arg, scope, source, stack)
-
-    def diff(self, node: Call, scope: frozenset, source: str, stack: tuple[str, ...]) -> None:
-        expr, var, *rest = node.args
-        if not isinstance(var, Name) or var.id in CONSTANTS:
-            raise ExpressionError("the second argument of diff() must be a variable name, "
-                                  "as in diff(x**2, x)", var.col, source)
-        if rest:
-            n = rest[0]
-            if not isinstance(n, Num) or n.value != int(n.value) or not 0 <= n.value <= 10:
-                raise ExpressionError("the order in diff(e, v, n) must be an integer "
-                                      "constant from 0 to 10", n.col, source)
-        self.walk(expr, scope, source, stack)
-        self.variable(var.id, var.col, scope, source)
-
-
-def _check_arity(node: Call, low: int, high: int | None, source: str) -> None:
-    n = len(node.args)
-    if n < low or (high is not None and n > high):
-        if high is None:
-            want = f"at least {low}"
-        elif low == high:
-            want = f"{low}"
-        else:
-            want = f"{low} to {high}"
-        raise ExpressionError(f"{node.func}() takes {want} argument{'s' if want != '1' else ''}"
-                              f", not {n}", node.col, source)
-
-
-def _unknown(name: str, helpers: dict[str, Helper]) -> str:
-    import difflib
-
-    known = sorted(FUNCTIONS) + sorted(helpers)
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"; did you mean {close[0]}()?" if close else \
-        "; define it with --def, or see `autodx grad --help` for the functions"
-    return f"unknown function {name!r}{hint}"

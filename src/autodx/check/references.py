@@ -19,8 +19,9 @@ import sympy as sp
 
 from .. import parse as P
 from ..errors import ExpressionError
-from .sympy_view import (Value, cbrt, ceiling, floor, number, round, sigmoid, stop_gradient,
-                         symbols, text, to_sympy)
+from ..registry import resolve
+from .sympy_functions import cbrt, ceiling, floor, round, stop_gradient
+from .sympy_view import Value, number, symbols, sympy_classes, text, to_sympy
 
 DIGITS = 50            # mpmath digits of the symbolic reference
 STEP_BITS = 40         # finite-difference step: 2**-40 (about 1e-12) times the point's scale
@@ -46,29 +47,12 @@ def _dirac(x, *_):
     return mpmath.mpf(0) if x != 0 else mpmath.inf
 
 
-def _sign(x):
-    return mpmath.mpf(mpmath.sign(x))
-
-
-def _real_cbrt(x):
-    return mpmath.sign(x) * mpmath.cbrt(abs(x))
-
-
-def _round_even(x):
-    return mpmath.nint(x)
-
-
+# sympy class -> mpmath function: the registry's entries, and the functions that only
+# sympy's differentiation brings in (the derivatives of abs, sign, min and max)
 _MP: dict[type, Callable] = {
-    sp.sin: mpmath.sin, sp.cos: mpmath.cos, sp.tan: mpmath.tan, sp.asin: mpmath.asin,
-    sp.acos: mpmath.acos, sp.atan: mpmath.atan, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh,
-    sp.tanh: mpmath.tanh, sp.asinh: mpmath.asinh, sp.acosh: mpmath.acosh,
-    sp.atanh: mpmath.atanh, sp.exp: mpmath.exp, sp.log: mpmath.log, sp.erf: mpmath.erf,
-    sp.Abs: abs, sp.sign: _sign, sp.atan2: mpmath.atan2, sp.Heaviside: _heaviside,
-    sp.DiracDelta: _dirac, sp.re: mpmath.re, sp.im: mpmath.im,
-    sp.conjugate: mpmath.conj, stop_gradient: lambda x: x,
-    sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)), cbrt: _real_cbrt, floor: mpmath.floor,
-    ceiling: mpmath.ceil, round: _round_even,
-    sp.Min: lambda *a: min(a), sp.Max: lambda *a: max(a),
+    **{cls: resolve(f.mpmath) for cls, f in sympy_classes().items()},
+    sp.Heaviside: _heaviside, sp.DiracDelta: _dirac, sp.re: mpmath.re, sp.im: mpmath.im,
+    sp.conjugate: mpmath.conj,
 }
 
 

@@ -13,61 +13,8 @@ from sympy.printing.str import StrPrinter
 
 from .. import parse as P
 from ..errors import ExpressionError
-
-
-# ---------------------------------------------------------------- functions sympy lacks
-
-class stop_gradient(sp.Function):  # noqa: N801  (printed as written)
-    """The value of its argument, with derivative zero, as autodx defines it."""
-
-    nargs = 1
-
-    def fdiff(self, argindex=1):
-        return sp.S.Zero
-
-
-class sigmoid(sp.Function):  # noqa: N801
-    nargs = 1
-
-    def fdiff(self, argindex=1):
-        return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
-
-
-class cbrt(sp.Function):  # noqa: N801  (the real cube root: sympy's is complex for x < 0)
-    nargs = 1
-
-    def fdiff(self, argindex=1):
-        return 1 / (3 * cbrt(self.args[0]) ** 2)
-
-
-class _Step(sp.Function):
-    """Piecewise constant: derivative zero away from its jumps."""
-
-    nargs = 1
-
-    def fdiff(self, argindex=1):
-        return sp.S.Zero
-
-
-class floor(_Step):  # noqa: N801
-    pass
-
-
-class ceiling(_Step):  # noqa: N801
-    pass
-
-
-class round(_Step):  # noqa: N801,A001
-    pass
-
-
-_SIMPLE = {
-    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "asin": sp.asin, "acos": sp.acos,
-    "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "asinh": sp.asinh,
-    "acosh": sp.acosh, "atanh": sp.atanh, "exp": sp.exp, "sqrt": sp.sqrt, "erf": sp.erf,
-    "abs": sp.Abs, "sign": sp.sign, "cbrt": cbrt, "sigmoid": sigmoid, "floor": floor,
-    "ceiling": ceiling, "round": round, "stop_gradient": stop_gradient,
-}
+from ..registry import FUNCTIONS, Function, Lazy
+from ..tree import Interpreter
 
 
 # ---------------------------------------------------------------- tree -> sympy
@@ -91,7 +38,7 @@ def symbols(layout: dict[str, int | None]) -> dict[str, Value]:
 
 def to_sympy(tree: P.Node, helpers: dict[str, P.Helper], env: dict[str, Value]) -> Value:
     """The sympy expression of a validated tree, with variables taken from ``env``."""
-    return _Translator(helpers).build(tree, env)
+    return _Translator(helpers).eval(tree, env)
 
 
 def _map(fn: Callable, *args: Value) -> Value:
@@ -115,73 +62,45 @@ def _power(a, b):
     return a ** b
 
 
-def _vector(name: str, v: Value) -> list:
-    if not isinstance(v, list):
-        raise ExpressionError(f"{name}() needs a vector argument, got a scalar")
-    return v
+_BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+           "/": lambda a, b: a / b, "**": _power}
+_CONSTANTS = {"pi": sp.pi, "E": sp.E}
 
 
-class _Translator:
-    def __init__(self, helpers: dict[str, P.Helper]):
-        self.helpers = helpers
+class _Translator(Interpreter):
+    """Values are sympy expressions, or lists of them for vectors."""
 
-    def build(self, node: P.Node, env: dict[str, Value]) -> Value:
-        if isinstance(node, P.Num):
-            return number(node.value)
-        if isinstance(node, P.Name):
-            if node.id == "pi":
-                return sp.pi
-            if node.id == "E":
-                return sp.E
-            return env[node.id]
-        if isinstance(node, P.Index):
-            v = env[node.id]
-            if not isinstance(v, list) or not -len(v) <= node.index < len(v):
-                raise ExpressionError(f"{node.id}[{node.index}] is not an entry of a vector",
-                                      node.col)
-            return v[node.index]
-        if isinstance(node, P.Neg):
-            return _map(lambda a: -a, self.build(node.operand, env))
-        if isinstance(node, P.Bin):
-            left, right = self.build(node.left, env), self.build(node.right, env)
-            op = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-                  "/": lambda a, b: a / b, "**": _power}[node.op]
-            return _map(op, left, right)
-        assert isinstance(node, P.Call), node
-        return self.call(node, env)
+    def number(self, value: float) -> Value:
+        return number(value)
 
-    def call(self, node: P.Call, env: dict[str, Value]) -> Value:
-        name = node.func
-        if name == "diff":
-            return self.diff(node, env)
-        args = [self.build(a, env) for a in node.args]
-        if name in self.helpers:
-            helper = self.helpers[name]
-            return self.build(helper.body, {**env, **dict(zip(helper.params, args))})
-        if name in _SIMPLE:
-            return _map(_SIMPLE[name], *args)
-        if name == "log":
-            return _map(sp.log, args[0]) if len(args) == 1 else \
-                _map(lambda x, b: sp.log(x) / sp.log(b), *args)
-        if name == "atan2":
-            return _map(sp.atan2, *args)
-        if name in ("min", "max"):
-            fn = sp.Min if name == "min" else sp.Max
-            return fn(*args[0]) if len(args) == 1 and isinstance(args[0], list) else \
-                _map(fn, *args)
-        if name == "dot":
-            a, b = _vector("dot", args[0]), _vector("dot", args[1])
-            if len(a) != len(b):
-                raise ExpressionError(f"dot() of vectors of lengths {len(a)} and {len(b)}",
-                                      node.col)
-            return sp.Add(*(x * y for x, y in zip(a, b)))
-        if name == "sum":
-            return sp.Add(*_vector("sum", args[0]))
-        if name == "prod":
-            return sp.Mul(*_vector("prod", args[0]))
-        if name == "norm":
-            return sp.sqrt(sp.Add(*(x ** 2 for x in _vector("norm", args[0]))))
-        raise ExpressionError(f"unknown function {name!r}", node.col)
+    def constant(self, name: str) -> Value:
+        return _CONSTANTS[name]
+
+    def index(self, node: P.Index, v: Value) -> Value:
+        if not isinstance(v, list) or not -len(v) <= node.index < len(v):
+            raise ExpressionError(f"{node.id}[{node.index}] is not an entry of a vector",
+                                  node.col)
+        return v[node.index]
+
+    def negate(self, v: Value) -> Value:
+        return _map(lambda a: -a, v)
+
+    def binary(self, node: P.Bin, left: Value, right: Value) -> Value:
+        return _map(_BINARY[node.op], left, right)
+
+    def function(self, node: P.Call, fn: Function, args: list) -> Value:
+        """Elementwise, except what the registry says takes whole vectors; min and max
+        (any number of arguments) of one vector reduce it."""
+        try:
+            if fn.vector:
+                return fn.sympy(*args)
+            if fn.arity[1] is None and len(args) == 1 and isinstance(args[0], list):
+                return fn.sympy(*args[0])
+            return _map(fn.sympy, *args)
+        except ExpressionError as e:
+            if e.column is not None:
+                raise
+            raise ExpressionError(e.message, node.col) from None
 
     def diff(self, node: P.Call, env: dict[str, Value]) -> Value:
         """diff(e, v, n): e differentiated in v as an independent input, then v put back."""
@@ -193,22 +112,41 @@ class _Translator:
                 raise ExpressionError(f"diff(e, {var}, {n}): {var} is a vector; only the "
                                       "gradient (n = 1) is available", node.col)
             ts = [sp.Dummy(f"{var}{i}", real=True) for i in range(len(here))]
-            inner = self.build(node.args[0], {**env, var: ts})
+            inner = self.eval(node.args[0], {**env, var: ts})
             if isinstance(inner, list):
                 raise ExpressionError(f"diff(e, {var}) with vector {var} needs a scalar e",
                                       node.col)
             back = dict(zip(ts, here))
             return [sp.diff(inner, t).xreplace(back) for t in ts]
         t = sp.Dummy(var, real=True)
-        inner = self.build(node.args[0], {**env, var: t})
+        inner = self.eval(node.args[0], {**env, var: t})
         return _map(lambda e: sp.diff(e, t, n).xreplace({t: here}), inner)
+
+
+def sympy_classes() -> dict[type, Function]:
+    """The registry's entries by the sympy class their translation produces (``sp.Abs``
+    for ``abs``); an entry that writes itself out, or builds a power (``sqrt``), has none."""
+    return {f.sympy.target: f for f in FUNCTIONS.values()
+            if isinstance(f.sympy, Lazy) and isinstance(f.sympy.target, type)}
+
+
+# A sympy class whose name is not autodx's (Abs, Min, Max) is printed in autodx's spelling
+_SPELLING = {cls.__name__: f.printed for cls, f in sympy_classes().items()
+             if isinstance(f.printed, str) and cls.__name__ != f.printed}
 
 
 class _Printer(StrPrinter):
     """sympy's text, in the names of autodx's expression language where they differ."""
 
-    def _print_Abs(self, e):
-        return f"abs({self._print(e.args[0])})"
+    def _print_Function(self, e):
+        return self._spelled(e, super()._print_Function(e))
+
+    def _print_LatticeOp(self, e):  # Min, Max
+        return self._spelled(e, super()._print_LatticeOp(e))
+
+    def _spelled(self, e, out: str) -> str:
+        name = type(e).__name__
+        return _SPELLING[name] + out[len(name):] if name in _SPELLING else out
 
 
 def text(e: Value) -> str:

@@ -1,0 +1,137 @@
+"""The expression tree, and the one walk every evaluator of it shares.
+
+:func:`autodx.parse.parse` builds the tree; :class:`Interpreter` walks a validated one.
+The compiler (values are JAX functions of an environment), Taylor mode (values are
+series) and the sympy view (values are sympy expressions) are its subclasses: each says
+what a number, a variable, an operator and a registered function are, and the walk
+itself (constants, ``--def`` helpers binding their parameters, where ``diff`` goes) is
+written once, here.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .registry import FUNCTIONS, Function
+
+CONSTANTS = {"pi": math.pi, "E": math.e}
+
+
+@dataclass(frozen=True)
+class Node:
+    col: int = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Num(Node):
+    value: float
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    id: str
+
+
+@dataclass(frozen=True)
+class Index(Node):
+    id: str
+    index: int
+
+
+@dataclass(frozen=True)
+class Neg(Node):
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Bin(Node):
+    op: str  # one of + - * / **
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Call(Node):
+    func: str
+    args: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A function defined with ``--def "NAME(ARGS) = BODY"``."""
+
+    name: str
+    params: tuple[str, ...]
+    body: Node
+    text: str
+
+
+Scope = dict  # name -> value: the variables, and a helper's parameters while in its body
+
+
+class Interpreter:
+    """Evaluate a validated tree (see :func:`autodx.analyze.analyze`) in a scope.
+
+    A helper call evaluates the helper's body in the scope of the call, with its
+    parameters bound to the arguments' values; a ``diff`` goes to :meth:`diff`; every
+    other call to :meth:`function` with the function's registry entry.
+    """
+
+    def __init__(self, helpers: dict[str, Helper]):
+        self.helpers = helpers
+
+    def eval(self, node: Node, scope: Scope) -> Any:
+        if isinstance(node, Num):
+            return self.number(node.value)
+        if isinstance(node, Name):
+            if node.id in CONSTANTS:
+                return self.constant(node.id)
+            return self.variable(node.id, scope)
+        if isinstance(node, Index):
+            return self.index(node, self.variable(node.id, scope))
+        if isinstance(node, Neg):
+            return self.negate(self.eval(node.operand, scope))
+        if isinstance(node, Bin):
+            return self.binary(node, self.eval(node.left, scope), self.eval(node.right, scope))
+        assert isinstance(node, Call), node
+        return self.call(node, scope)
+
+    def call(self, node: Call, scope: Scope) -> Any:
+        if node.func == "diff":
+            return self.diff(node, scope)
+        args = [self.eval(a, scope) for a in node.args]
+        if node.func in self.helpers:
+            return self.helper(self.helpers[node.func], args, scope)
+        return self.function(node, FUNCTIONS[node.func], args)
+
+    def helper(self, helper: Helper, args: list, scope: Scope) -> Any:
+        """The helper's body, with its parameters bound to the arguments' values."""
+        return self.eval(helper.body, {**scope, **dict(zip(helper.params, args))})
+
+    # ------------------------------------------------ what a value is, per subclass
+
+    def number(self, value: float) -> Any:
+        return value
+
+    def constant(self, name: str) -> Any:
+        return self.number(CONSTANTS[name])
+
+    def variable(self, name: str, scope: Scope) -> Any:
+        return scope[name]
+
+    def index(self, node: Index, value: Any) -> Any:
+        raise NotImplementedError
+
+    def negate(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def binary(self, node: Bin, left: Any, right: Any) -> Any:
+        raise NotImplementedError
+
+    def function(self, node: Call, fn: Function, args: list) -> Any:
+        raise NotImplementedError
+
+    def diff(self, node: Call, scope: Scope) -> Any:
+        """``diff(e, v, n)``: e differentiated n times in v (see the registry entry)."""
+        raise NotImplementedError
