@@ -16,7 +16,7 @@ from jax import lax
 from . import parse as P
 from .errors import ExpressionError
 from .registry import Function
-from .tree import Interpreter
+from .tree import Interpreter, Scope
 
 Env = dict  # name -> jax array (0-d for scalars, 1-d for vectors)
 Fun = Callable[[Env], jax.Array]
@@ -39,18 +39,27 @@ def compile_tree(tree: P.Node, helpers: dict[str, P.Helper]) -> Fun:
         >>> float(f({"x": 3.0, "y": 1.0}))
         10.0
     """
-    return _Compiler(helpers).eval(tree, {})
+    return _Compiler(helpers).run(tree, {})
 
 
 class _Compiler(Interpreter):
     """Values are functions of the environment. The scope holds the functions of the
-    names bound while compiling (helper parameters, a variable that ``diff`` varies);
-    any other name is read from the environment when the function runs."""
+    names bound while compiling (helper parameters, a variable that ``diff`` varies),
+    each read from a slot of the environment of its own (no variable name starts with
+    '_'); any other name is read from the environment when the function runs."""
+
+    def __init__(self, helpers: dict[str, P.Helper]):
+        super().__init__(helpers)
+        self.slots = 0
+
+    def slot(self, what: str) -> str:
+        self.slots += 1
+        return f"_{what}{self.slots}"
 
     def number(self, value: float) -> Fun:
         return lambda env: value
 
-    def variable(self, name: str, scope: dict) -> Fun:
+    def variable(self, name: str, scope: Scope) -> Fun:
         return scope[name] if name in scope else _reader(name)
 
     def index(self, node: P.Index, vector: Fun) -> Fun:
@@ -85,25 +94,22 @@ class _Compiler(Interpreter):
                 raise ExpressionError(f"{name}(): {e}", col) from None
         return call
 
-    def helper(self, helper: P.Helper, args: list[Fun], scope: dict) -> Fun:
-        """Each argument computed once per call, into a slot of the environment that
-        the helper's parameter reads (no variable name starts with '_')."""
-        slots = [f"_{helper.name}_{p}" for p in helper.params]
-        body = self.eval(helper.body, {**scope, **{p: _reader(slot) for p, slot in
-                                                   zip(helper.params, slots)}})
+    def helper(self, helper: P.Helper, args: list[Fun], scope: Scope) -> Fun:
+        """Each argument computed once per call, into the slot its parameter reads."""
+        slots = [self.slot(p) for p in helper.params]
+        body = self.eval(helper.body, scope.enter(helper, [_reader(s) for s in slots]))
 
         def call(env):
             return body({**env, **{slot: a(env) for slot, a in zip(slots, args)}})
         return call
 
-    def diff(self, node: P.Call, scope: dict) -> Fun:
-        """diff(e, v, n): e compiled with v read from a slot of the environment, which
-        the derivative varies."""
+    def diff(self, node: P.Call, scope: Scope) -> Fun:
+        """diff(e, v, n): e compiled with v read from a slot, which the derivative varies."""
         var = node.args[1].id
         n = int(node.args[2].value) if len(node.args) > 2 else 1
-        col, slot = node.col, f"_diff_{var}"
+        col, slot = node.col, self.slot(var)
         here = self.variable(var, scope)
-        expr = self.eval(node.args[0], {**scope, var: _reader(slot)})
+        expr = self.eval(node.args[0], scope.bind(var, _reader(slot)))
 
         def diff(env):
             x = jnp.asarray(here(env))

@@ -51,7 +51,7 @@ def taylor_coefficients(tree: P.Node, helpers: dict[str, P.Helper], env: dict, v
     x0 = jnp.asarray(env[var])
     series = jnp.concatenate([x0[None], jnp.ones((min(order, 1),), x0.dtype),
                               jnp.zeros((max(order - 1, 0),), x0.dtype)])
-    out = _Eval(helpers).eval(tree, {**env, var: T(series)})
+    out = _Eval(helpers).run(tree, {**env, var: T(series)})
     if isinstance(out, T):
         return out.c
     out = jnp.asarray(out)
@@ -107,5 +107,5 @@ class _Eval(Interpreter):
         like = next(a.c for a in args if isinstance(a, T))
         return T(fn.taylor(*(_series(a, like) for a in args)))
 
-    def diff(self, node: P.Call, scope: dict):
+    def diff(self, node: P.Call, scope):
         raise NoRule("diff() inside Taylor mode")

@@ -67,19 +67,47 @@ class Helper:
     text: str
 
 
-Scope = dict  # name -> value: the variables, and a helper's parameters while in its body
+@dataclass(frozen=True)
+class Scope:
+    """What the names of the tree being walked stand for: the expression's variables,
+    and the parameters of the helper whose body it is. A helper's body sees the
+    variables and its own parameters, never its caller's: its other names are the
+    expression's variables, as :func:`autodx.analyze.analyze` found them."""
+
+    variables: dict
+    params: dict = field(default_factory=dict)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.params or name in self.variables
+
+    def __getitem__(self, name: str) -> Any:
+        return self.params[name] if name in self.params else self.variables[name]
+
+    def bind(self, name: str, value: Any) -> Scope:
+        """The same scope with ``name`` standing for ``value`` (what diff varies)."""
+        if name in self.params:
+            return Scope(self.variables, {**self.params, name: value})
+        return Scope({**self.variables, name: value}, self.params)
+
+    def enter(self, helper: Helper, args: list) -> Scope:
+        """The scope of ``helper``'s body, its parameters bound to ``args``."""
+        return Scope(self.variables, dict(zip(helper.params, args)))
 
 
 class Interpreter:
     """Evaluate a validated tree (see :func:`autodx.analyze.analyze`) in a scope.
 
-    A helper call evaluates the helper's body in the scope of the call, with its
-    parameters bound to the arguments' values; a ``diff`` goes to :meth:`diff`; every
-    other call to :meth:`function` with the function's registry entry.
+    A helper call evaluates the helper's body in a scope of its own (:class:`Scope`),
+    its parameters bound to the arguments' values; a ``diff`` goes to :meth:`diff`;
+    every other call to :meth:`function` with the function's registry entry.
     """
 
     def __init__(self, helpers: dict[str, Helper]):
         self.helpers = helpers
+
+    def run(self, tree: Node, variables: dict) -> Any:
+        """The value of ``tree`` with the expression's variables taken from ``variables``."""
+        return self.eval(tree, Scope(variables))
 
     def eval(self, node: Node, scope: Scope) -> Any:
         if isinstance(node, Num):
@@ -107,7 +135,7 @@ class Interpreter:
 
     def helper(self, helper: Helper, args: list, scope: Scope) -> Any:
         """The helper's body, with its parameters bound to the arguments' values."""
-        return self.eval(helper.body, {**scope, **dict(zip(helper.params, args))})
+        return self.eval(helper.body, scope.enter(helper, args))
 
     # ------------------------------------------------ what a value is, per subclass
 

@@ -14,7 +14,7 @@ from sympy.printing.str import StrPrinter
 from .. import parse as P
 from ..errors import ExpressionError
 from ..registry import FUNCTIONS, Function, Lazy
-from ..tree import Interpreter
+from ..tree import Interpreter, Scope
 
 
 # ---------------------------------------------------------------- tree -> sympy
@@ -38,7 +38,7 @@ def symbols(layout: dict[str, int | None]) -> dict[str, Value]:
 
 def to_sympy(tree: P.Node, helpers: dict[str, P.Helper], env: dict[str, Value]) -> Value:
     """The sympy expression of a validated tree, with variables taken from ``env``."""
-    return _Translator(helpers).eval(tree, env)
+    return _Translator(helpers).run(tree, env)
 
 
 def _map(fn: Callable, *args: Value) -> Value:
@@ -102,24 +102,24 @@ class _Translator(Interpreter):
                 raise
             raise ExpressionError(e.message, node.col) from None
 
-    def diff(self, node: P.Call, env: dict[str, Value]) -> Value:
+    def diff(self, node: P.Call, scope: Scope) -> Value:
         """diff(e, v, n): e differentiated in v as an independent input, then v put back."""
         var = node.args[1].id
         n = int(node.args[2].value) if len(node.args) > 2 else 1
-        here = env[var]
+        here = scope[var]
         if isinstance(here, list):
             if n != 1:
                 raise ExpressionError(f"diff(e, {var}, {n}): {var} is a vector; only the "
                                       "gradient (n = 1) is available", node.col)
             ts = [sp.Dummy(f"{var}{i}", real=True) for i in range(len(here))]
-            inner = self.eval(node.args[0], {**env, var: ts})
+            inner = self.eval(node.args[0], scope.bind(var, ts))
             if isinstance(inner, list):
                 raise ExpressionError(f"diff(e, {var}) with vector {var} needs a scalar e",
                                       node.col)
             back = dict(zip(ts, here))
             return [sp.diff(inner, t).xreplace(back) for t in ts]
         t = sp.Dummy(var, real=True)
-        inner = self.eval(node.args[0], {**env, var: t})
+        inner = self.eval(node.args[0], scope.bind(var, t))
         return _map(lambda e: sp.diff(e, t, n).xreplace({t: here}), inner)
 
 
