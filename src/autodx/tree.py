@@ -25,27 +25,37 @@ class Node:
 
 @dataclass(frozen=True)
 class Num(Node):
+    """A number constant."""
+
     value: float
 
 
 @dataclass(frozen=True)
 class Name(Node):
+    """A variable, a constant (pi, E) or a helper parameter."""
+
     id: str
 
 
 @dataclass(frozen=True)
 class Index(Node):
+    """An entry of a vector variable: ``x[0]``, ``x[-1]``."""
+
     id: str
     index: int
 
 
 @dataclass(frozen=True)
 class Neg(Node):
+    """Unary minus."""
+
     operand: Node
 
 
 @dataclass(frozen=True)
 class Bin(Node):
+    """A binary operation."""
+
     op: str  # one of + - * / **
     left: Node
     right: Node
@@ -53,6 +63,8 @@ class Bin(Node):
 
 @dataclass(frozen=True)
 class Call(Node):
+    """A call of a registered function or a ``--def`` helper."""
+
     func: str
     args: tuple[Node, ...]
 
