@@ -74,6 +74,12 @@ def test_limits_on_length_and_depth():
         P.parse("x+" * 6000 + "x")
     with pytest.raises(ExpressionError, match="nesting"):
         P.parse("(" * 1000 + "x" + ")" * 1000)
+    # a power chain nests to the right: 400 levels took 54 s and 1.2 GB to compile
+    P.parse("**".join(["x"] * 150))
+    with pytest.raises(ExpressionError, match="nesting is deeper than 200"):
+        P.parse("**".join(["x"] * 400))
+    with pytest.raises(ExpressionError, match="5,000 digits"):  # int() takes 4,300
+        P.parse("z[" + "1" * 5000 + "]")
 
 
 # Twenty-odd hostile inputs: none may run code, each is one clean error.

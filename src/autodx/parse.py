@@ -185,7 +185,12 @@ class _Parser:
         base = self.postfix()
         if self.at("**", "^"):
             op = self.take()
-            return Bin(op.col, "**", base, self.unary())
+            self.depth += 1  # x**x**...**x nests to the right: count it as nesting
+            if self.depth > MAX_DEPTH:
+                raise self.fail(f"nesting is deeper than {MAX_DEPTH} levels", op)
+            exponent = self.unary()
+            self.depth -= 1
+            return Bin(op.col, "**", base, exponent)
         return base
 
     def postfix(self) -> Node:
@@ -196,6 +201,9 @@ class _Parser:
             idx = self.tok
             if idx.kind != "num" or not idx.text.isdigit():
                 raise self.fail("an index must be an integer constant, like x[0]")
+            if len(idx.text) > 9:  # and int() refuses 4,300 digits and more
+                raise self.fail(f"index {idx.text[:12]}... ({len(idx.text):,} digits) is "
+                                "far beyond the length of any vector")
             self.i += 1
             self.take("]")
             if self.at("["):
