@@ -7,7 +7,22 @@ from __future__ import annotations
 import os
 import sys
 
-COMMANDS = [[], ["grad"], ["hessian"], ["jvp-partial"], ["perex"]]
+def commands() -> list[list[str]]:
+    """Every command and sub-command of the app, in the order --help lists them."""
+    import typer
+
+    from autodx.cli import app
+
+    def walk(group, prefix):
+        out = [prefix]
+        for name in group.list_commands(None):
+            sub = group.get_command(None, name)
+            out += walk(sub, prefix + [name]) if hasattr(sub, "list_commands") else \
+                [prefix + [name]]
+        return out
+    return walk(typer.main.get_command(app), [])
+
+
 PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
                     "cli.md")
 
@@ -22,7 +37,7 @@ def render() -> str:
     parts = ["# Command-line reference\n",
              "Generated from `--help` by `python3 tests/cli_docs.py`; the test suite checks",
              "that it is current.\n"]
-    for args in COMMANDS:
+    for args in commands():
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0, result.output
         title = " ".join(["autodx", *args])
