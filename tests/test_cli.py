@@ -85,9 +85,31 @@ def test_points_and_coordinates(args, coords, grad):
     assert doc["results"][0]["derivatives"]["1"] == pytest.approx(grad)
 
 
-@pytest.mark.parametrize("args", [["-x**2", "--at", "3"], ["--at", "3", "-x**2"]])
+@pytest.mark.parametrize("args", [["-x**2", "--at", "3"], ["--at", "3", "-x**2"],
+                                  ["-x**2", "-n1", "--at", "3"],
+                                  ["--at", "3", "--", "-x**2"]])  # -- ends the options
 def test_an_expression_may_start_with_a_minus_sign(args):
-    assert cli("grad", *args, "--format", "plain").stdout == "-6\n"
+    assert cli("grad", "--format", "plain", *args).stdout == "-6\n"
+
+
+@pytest.mark.parametrize("expr, at, want", [
+    ("-x*h", "x=1,h=2", "-1 -2"),      # held -h: printed the help, exit 0
+    ("-h*x", "x=1,h=2", "-1 -2"),
+    ("-n*x", "n=3,x=2", "-2 -3"),      # -n is --order, but '-n*x' is no number
+    ("-o/x", "o=1,x=2", "-0.5 0.25"),  # -o is --out, but '/x' is no output file
+])
+def test_a_token_with_one_minus_that_is_no_registered_flag_is_the_expression(expr, at, want):
+    run = cli("grad", expr, "--at", at, "-f", "plain")
+    assert run.code == 0 and run.stdout == want + "\n", run
+
+
+def test_short_flags_and_values_that_begin_with_a_minus(tmp_cwd):
+    run = cli("grad", "x**3", "-n", "2", "--at", "-1", "-f", "plain")
+    assert run.stdout == "3\n-6\n", run
+    assert cli("grad", "x**3", "-n2", "--at", "-1", "-fplain").stdout == "3\n-6\n"
+    assert cli("grad", "x**3", "--at", "2", "-o", "r.json").code == 0
+    assert json.loads((tmp_cwd / "r.json").read_text())["results"][0]["derivatives"] == \
+        {"1": 12.0}
 
 
 def test_repeated_at_gives_one_result_per_point_in_order():
@@ -218,7 +240,9 @@ ERRORS = [
     (["grad", "x"], "no point given"),
     (["grad"], "Missing argument"),
     (["grad", "x", "--bogus"], "--bogus"),
-    (["grad", "--ordr", "3", "x"], "unexpected extra argument"),
+    (["grad", "--ordr", "3", "x"], "no such option --ordr: did you mean --order?"),
+    (["grad", "--fromat", "plain", "x", "--at", "1"], "did you mean --format?"),
+    (["grad", "x", "--at", "1", "--order"], "'--order' requires an argument. (see: autodx grad"),
     (["nosuch"], "No such command"),
 ]
 

@@ -7,6 +7,7 @@ import json
 import math
 
 import numpy as np
+import pytest
 
 from autodx import render
 from autodx.data import Rows
@@ -82,3 +83,62 @@ def test_tables_show_every_label_literally():
     assert "Hv[b]" in text and "Hv[x]" in text and "-2" in text and "1.5" in text
     matrix = _text(render.table(_hessian()))
     assert "Hessian of f = x*y" in matrix and "at x=1, y=3; f = 3" in matrix
+
+
+# ---------------------------------------------------------------- no digit is ever dropped
+
+TABLE_CASES = {
+    "grad one variable": ["grad", "sin(x)*exp(x)", "--order", "5", "--at", "0.5"],
+    "grad 5 points": ["grad", "sin(x)*exp(y)*1000", "--order", "2"] +
+    [a for i in range(5) for a in ("--at", f"x={i},y={i / 3}")],
+    "hessian of 8": ["hessian", "sum(exp(x))*norm(x)*1000", "--at", "[1,2,3,4,5,6,7,8]"],
+    "hvp": ["hessian", "sum(exp(x))*norm(x)", "--at", "[1,2,3]", "--hvp", "[1,0,-1]"],
+    "jvp-partial": ["jvp-partial", "prod(x)*1e6", "--indices", "0,2,4", "--data", "m.csv"],
+    "perex": ["perex", "(w*x - y)**2", "--wrt", "w", "--at", "w=0.5", "--data", "xy.csv"],
+    "check": ["grad", "atan2(y, x)", "--order", "2", "--at", "x=1,y=2", "--check"],
+    "symbolic": ["grad", "x**3*y*exp(y)", "--order", "2", "--at", "x=1,y=2", "--symbolic"],
+}
+
+
+def _numbers_of(doc) -> list[float]:
+    """Every number of a JSON document's results (not its points)."""
+    out = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k not in ("at", "check"):
+                    walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, float):
+            out.append(v)
+    walk(doc["results"])
+    return out
+
+
+@pytest.mark.parametrize("columns", ["40", "80", "200", None])
+@pytest.mark.parametrize("case", sorted(TABLE_CASES))
+def test_a_table_never_drops_a_digit_or_a_column(case, columns, tmp_cwd):
+    from typer.testing import CliRunner
+
+    from autodx.cli import app
+
+    (tmp_cwd / "m.csv").write_text("x[0],x[1],x[2],x[3],x[4]\n" + "".join(
+        ",".join(str(5 * r + c + 1) for c in range(5)) + "\n" for r in range(5)))
+    (tmp_cwd / "xy.csv").write_text("x,y\n" + "".join(f"{i},{3 * i + 1}\n" for i in range(6)))
+    args = TABLE_CASES[case]
+    env = {"COLUMNS": columns} if columns else {}
+    table = CliRunner(env=env).invoke(app, args)
+    assert table.exit_code == 0, table.output
+    doc = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
+    text = table.stdout
+    assert "…" not in text
+    lines = text.splitlines()
+    assert all(line == line.rstrip() for line in lines)  # no padding at line ends
+    if columns:
+        assert max(map(len, lines)) <= int(columns), text
+    tokens = set(text.replace("│", " ").replace("┃", " ").split())
+    wanted = {render.number(v) for v in _numbers_of(doc)}
+    assert wanted <= tokens, sorted(wanted - tokens)

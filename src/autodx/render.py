@@ -20,14 +20,15 @@ WIDE_POINTS = 4       # up to this many points: one column per point
 MAX_SYMBOLIC = 300    # characters of a symbolic derivative shown in a table
 
 
-def number(x: Any, precision: int = 64) -> str:
-    """A number for a person: 12 (or 6) significant digits, no negative zero."""
+def number(x: Any, precision: int = 64, digits: int | None = None) -> str:
+    """A number for a person: ``digits`` significant digits (default 12, or 6 at
+    --precision 32), no negative zero."""
     x = float(x)
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    return f"{x + 0.0:.{12 if precision == 64 else 6}g}"
+    return f"{x + 0.0:.{digits or (12 if precision == 64 else 6)}g}"
 
 
 def exact(x: Any) -> str:
@@ -37,12 +38,12 @@ def exact(x: Any) -> str:
                                                    ("inf" if x > 0 else "-inf"))
 
 
-def point_text(at: dict, precision: int = 64) -> str:
+def point_text(at: dict, precision: int = 64, digits: int | None = None) -> str:
     def show(v):
         if isinstance(v, list):
-            inner = ", ".join(number(x, precision) for x in v[:6])
+            inner = ", ".join(number(x, precision, digits) for x in v[:6])
             return f"[{inner}{', ...' if len(v) > 6 else ''}]"
-        return number(v, precision)
+        return number(v, precision, digits)
     return ", ".join(f"{k}={show(v)}" for k, v in at.items()) or "(no variables)"
 
 
@@ -126,52 +127,138 @@ def warnings_of(r: Result) -> list[str]:
 
 # ---------------------------------------------------------------- table
 
-def table(r: Result):
-    """A rich renderable for a person."""
-    from rich.console import Group
-    from rich.table import Table
+def table(r: Result, width: int | None = None, digits: int | None = None):
+    """A rich renderable for a person, that never drops a digit or a column: the first
+    layout that fits in ``width`` columns (None: any width fits), else one block per
+    point, whose labels and formulas wrap while numbers never do."""
+    show = _Shown(r, digits, width)
+    layouts = [_check_table] if r.checks is not None else []
+    if r.checks is None:
+        if show.matrix and len(show.points) <= WIDE_POINTS and not r.show_symbolic:
+            layouts.append(_matrices)
+        if len(show.points) <= WIDE_POINTS and r.spec.wide:
+            layouts.append(_wide)
+        layouts.append(_point_rows)
+    layouts.append(_blocks)
+    for layout in layouts:
+        renderable = layout(show)
+        if width is None or fits(renderable, width):
+            return renderable
+    return renderable
 
-    p = r.precision
-    title = f"f = {r.expression}"
-    shown = min(r.rows.count, MAX_TABLE_ROWS)
-    if r.spec.points_in_csv:
-        points = [r.rows.point(i) for i in range(shown)]
-    else:  # shared parameters: show each example's own data
-        points = [{"row": i + 1, **(r.rows.point(i, shared=False)
-                                    if r.rows.batched is not None else {})}
-                  for i in range(shown)]
-    caption = (f"first {shown} of {r.rows.count} points; use --format csv or json, or "
-               "--out FILE, for all") if shown < r.rows.count else None
-    if r.checks is not None:
-        return _check_table(r, points, title, caption)
-    matrix = r.spec.matrix(r)
-    if matrix and shown <= WIDE_POINTS and len(r.coordinates) <= 12 and not r.show_symbolic:
-        return Group(*(_matrix(r, matrix, i, points[i]) for i in range(shown)))
-    labeled = [r.entries(i) for i in range(shown)]
-    labels = [label for label, _ in labeled[0]]
-    t = Table(title=title, title_justify="left", show_edge=False, caption=caption,
-              min_width=min(len(title), 100))
-    if shown <= WIDE_POINTS and r.spec.wide:
-        t.add_column(r.spec.entry_header, style="bold")
-        for point in points:
-            t.add_column(point_text(point, p), justify="right")
-        if r.show_symbolic:
-            t.add_column("symbolic")
-        for j, label in enumerate(labels[:MAX_TABLE_ENTRIES]):
-            t.add_row(label, *(number(e[j][1], p) for e in labeled),
-                      *([symbolic_cell(r, j)] if r.show_symbolic else []))
-        if len(labels) > MAX_TABLE_ENTRIES:
-            t.caption = (f"first {MAX_TABLE_ENTRIES} of {len(labels)} entries; use --format "
-                         "json or --out FILE for all")
+
+def fits(renderable, width: int) -> bool:
+    """Whether rich can lay ``renderable`` out in ``width`` columns without cutting a
+    cell that may not wrap (numbers)."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    console = Console(width=1 << 20)  # measured unbounded: rich clamps to the width
+    return Measurement.get(console, console.options, renderable).minimum <= width
+
+
+class _Shown:
+    """What a table shows of a result: the first points, their entries, formatted."""
+
+    def __init__(self, r: Result, digits: int | None, width: int | None = None):
+        self.r = r
+        self.digits = digits
+        self.width = width
+        count = min(r.rows.count, MAX_TABLE_ROWS)
+        if r.spec.points_in_csv:
+            self.points = [r.rows.point(i) for i in range(count)]
+        else:  # shared parameters: show each example's own data
+            self.points = [{"row": i + 1, **(r.rows.point(i, shared=False)
+                                             if r.rows.batched is not None else {})}
+                           for i in range(count)]
+        self.caption = (f"first {count} of {r.rows.count} points; use --format csv or "
+                        "json, or --out FILE, for all") if count < r.rows.count else None
+        self.entries = [r.entries(i)[:MAX_TABLE_ENTRIES] for i in range(count)]
+        self.labels = [label for label, _ in self.entries[0]] if self.entries else []
+        if len(r.keys()) > MAX_TABLE_ENTRIES:
+            self.caption = (f"first {MAX_TABLE_ENTRIES} of {len(r.keys())} entries; use "
+                            "--format json or --out FILE for all")
+        self.matrix = r.spec.matrix(r) if len(r.coordinates) <= 12 else None
+        self.title = f"f = {r.expression}"
+
+    def number(self, x) -> str:
+        return number(x, self.r.precision, self.digits)
+
+    def where(self, point: dict) -> str:
+        return point_text(point, self.r.precision, self.digits)
+
+    def table(self, title: str | None = None, caption: str | None = None):
+        """A table whose title and caption stay on one line where the width allows."""
+        from rich.table import Table
+
+        longest = max(len(title or ""), len(caption or ""))
+        return Table(title=title, caption=caption, title_justify="left", show_edge=False,
+                     caption_justify="left", min_width=min(longest, self.width or 100))
+
+
+def _label_column(t, header: str = "") -> None:
+    t.add_column(header, style="bold", overflow="fold")
+
+
+def _number_column(t, header: str) -> None:
+    t.add_column(header, justify="right", no_wrap=True, overflow="fold")
+
+
+def _wide(show: _Shown):
+    """A few points as columns, the entries as rows (and their formulas)."""
+    r = show.r
+    t = show.table(title=show.title, caption=show.caption)
+    _label_column(t, r.spec.entry_header)
+    for point in show.points:
+        _number_column(t, show.where(point))
+    if r.show_symbolic:
+        t.add_column("symbolic", overflow="fold")
+    for j, label in enumerate(show.labels):
+        t.add_row(label, *(show.number(e[j][1]) for e in show.entries),
+                  *([symbolic_cell(r, j)] if r.show_symbolic else []))
+    return t
+
+
+def _point_rows(show: _Shown):
+    """A row per point, a column per entry (and the formulas in a table below)."""
+    from rich.console import Group
+
+    t = show.table(title=show.title, caption=show.caption)
+    _label_column(t, "point")
+    for label in show.labels:
+        _number_column(t, label)
+    for point, e in zip(show.points, show.entries):
+        t.add_row(show.where(point), *(show.number(v) for _, v in e))
+    if not show.r.show_symbolic:
         return t
-    t.add_column("point", style="bold")
-    for label in labels[:MAX_TABLE_ENTRIES]:
-        t.add_column(label, justify="right")
-    for point, e in zip(points, labeled):
-        t.add_row(point_text(point, p), *(number(v, p) for _, v in e[:MAX_TABLE_ENTRIES]))
-    if not r.show_symbolic:
-        return t
-    return Group(t, _symbolic_table(r, labels[:MAX_TABLE_ENTRIES], "symbolic", ""))
+    return Group(t, _symbolic_table(show.r, show.labels, "symbolic", ""))
+
+
+def _blocks(show: _Shown):
+    """One narrow block per point: the entries down, the numbers beside them."""
+    from rich.console import Group
+
+    parts = []
+    for point, e in zip(show.points, show.entries):
+        t = show.table(title=f"{show.title}\nat {show.where(point)}")
+        _label_column(t, show.r.spec.entry_header)
+        _number_column(t, "value")
+        for label, v in e:
+            t.add_row(label, show.number(v))
+        parts.append(t)
+    if show.r.show_symbolic:
+        parts.append(_symbolic_table(show.r, show.labels, "symbolic", ""))
+    if show.caption:
+        from rich.text import Text
+
+        parts.append(Text(show.caption))
+    return Group(*parts)
+
+
+def _matrices(show: _Shown):
+    from rich.console import Group
+
+    return Group(*(_matrix(show, i, point) for i, point in enumerate(show.points)))
 
 
 def symbolic_cell(r: Result, j: int) -> str:
@@ -186,8 +273,8 @@ def _symbolic_table(r: Result, labels: list[str], title: str, first: str):
     from rich.table import Table
 
     t = Table(title=title, title_justify="left", show_edge=False)
-    t.add_column(first, style="bold")
-    t.add_column("symbolic")
+    t.add_column(first, style="bold", overflow="fold")
+    t.add_column("symbolic", overflow="fold")
     for j, label in enumerate(labels):
         t.add_row(label, symbolic_cell(r, j))
     return t
@@ -196,34 +283,32 @@ def _symbolic_table(r: Result, labels: list[str], title: str, first: str):
 _VERDICT_STYLE = {"ok": "green", "disagrees": "bold red", "not checkable": "yellow"}
 
 
-def _check_table(r: Result, points: list, title: str, caption: str | None):
+def _check_table(show: _Shown):
     """One row per number: autodx's value, its distances from the exact value and from a
     finite difference (± its bound), and the verdict; reasons as numbered notes."""
-    from rich.table import Table
     from rich.text import Text
 
-    t = Table(title=title, title_justify="left", show_edge=False, caption_justify="left")
-    labels = r.labels()
-    t.add_column("", style="bold", min_width=min(max(map(len, labels)), 24))
-    t.add_column("autodx", justify="right", no_wrap=True, overflow="fold")
+    r, caption = show.r, show.caption
+    t = show.table(title=show.title)
+    _label_column(t)
+    _number_column(t, "autodx")
     if r.show_symbolic:
-        t.add_column("symbolic", min_width=8)
-    t.add_column("error vs\nexact", justify="right", no_wrap=True)
-    t.add_column("error vs\nfinite diff.", justify="right", no_wrap=True)
-    t.add_column("verdict", min_width=6)
+        t.add_column("symbolic", min_width=8, overflow="fold")
+    _number_column(t, "error vs\nexact")
+    _number_column(t, "error vs\nfinite diff.")
+    t.add_column("verdict", min_width=6, overflow="fold")
     notes: list[str] = []
     shown = 0
-    for i, point in enumerate(points):
-        if len(points) > 1:
-            t.add_row(Text(f"at {point_text(point, r.precision)}", style="bold"),
-                      end_section=False)
+    for i, point in enumerate(show.points):
+        if len(show.points) > 1:
+            t.add_row(Text(f"at {show.where(point)}", style="bold"), end_section=False)
         row = r.checks[i]
         for j, ((label, value), v) in enumerate(zip(r.entries(i), row)):
             if shown == MAX_TABLE_ENTRIES:
                 caption = f"first {MAX_TABLE_ENTRIES} numbers; --format json has all"
                 break
             shown += 1
-            cells = [label, number(value, r.precision)]
+            cells = [label, show.number(value)]
             if r.show_symbolic:
                 cells.append(symbolic_cell(r, j) if i == 0 else "")
             cells += ["" if v.error is None else f"{v.error:.2g}",
@@ -244,19 +329,16 @@ def _check_table(r: Result, points: list, title: str, caption: str | None):
     return t
 
 
-def _matrix(r: Result, name: str, i: int, point: dict):
-    from rich.table import Table
-
+def _matrix(show: _Shown, i: int, point: dict):
+    r = show.r
     title = f"Hessian of f = {r.expression}"
-    caption = f"at {point_text(point, r.precision)}; f = " \
-              f"{number(r.values['value'][i], r.precision)}"
-    t = Table(title=title, title_justify="left", caption=caption, caption_justify="left",
-              show_edge=False, min_width=min(max(len(title), len(caption)), 100))
-    t.add_column("", style="bold")
+    caption = f"at {show.where(point)}; f = {show.number(r.values['value'][i])}"
+    t = show.table(title=title, caption=caption)
+    _label_column(t)
     for c in r.coordinates:
-        t.add_column(c, justify="right")
-    for c, row in zip(r.coordinates, r.values[name][i]):
-        t.add_row(c, *(number(v, r.precision) for v in row))
+        _number_column(t, c)
+    for c, row in zip(r.coordinates, r.values[show.matrix][i]):
+        t.add_row(c, *(show.number(v) for v in row))
     return t
 
 
@@ -272,10 +354,10 @@ def formula_lines(r: Result) -> list[str]:
 
 # ---------------------------------------------------------------- plain, CSV, JSON
 
-def plain(r: Result) -> list[str]:
+def plain(r: Result, digits: int | None = None) -> list[str]:
     """Bare numbers for ``$(...)``: each row's lines from the result model (grad one
     order a line; hessian one matrix row a line; the others one point a line)."""
-    return [" ".join(number(x, r.precision) for x in np.ravel(values))
+    return [" ".join(number(x, r.precision, digits) for x in np.ravel(values))
             for i in range(r.rows.count) for values in r.plain_lines(i)]
 
 

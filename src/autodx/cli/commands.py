@@ -10,14 +10,15 @@ from ..errors import InputError, Status
 from ..result import Command
 from .app import app
 from .edge import stderr
-from .options import (COMMAND, SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Expr, Fmt, Format,
+from .options import (SYMBOLIC_TIMEOUT, ExprCommand, At, Check, Data, Defs, Expr, Fmt, Format,
                       Out, Prec, Precision, SymTimeout, Symbolic, Wrt, writes_text)
-from .output import Progress, emit, emit_formulas
+from .output import Progress, check_stdout, emit, emit_formulas
 
 
 def _prepare(expr: str, defs, out: Optional[str]):
     from .. import api, outfile
 
+    check_stdout(out)
     outfile.check_out(out)
     return api, api.expression(expr, defs or ())
 
@@ -61,7 +62,7 @@ def _derivatives(command: Command, compute, expr: str, defs, at, data, wrt, fmt:
             raise typer.Exit(Status.CHECK)
 
 
-@app.command("grad", context_settings=COMMAND)
+@app.command("grad", cls=ExprCommand)
 def cli_grad(
     expr: Expr,
     order: Annotated[int, typer.Option("--order", "-n", metavar="N",
@@ -106,7 +107,7 @@ def cli_grad(
                  check, symbolic_timeout, order=order)
 
 
-@app.command("hessian", context_settings=COMMAND)
+@app.command("hessian", cls=ExprCommand)
 def cli_hessian(
     expr: Expr,
     at: At = None,
@@ -153,7 +154,7 @@ def cli_hessian(
                  check, symbolic_timeout, hvp=vector)
 
 
-@app.command("jvp-partial", context_settings=COMMAND)
+@app.command("jvp-partial", cls=ExprCommand)
 def cli_jvp_partial(
     expr: Expr,
     indices: Annotated[str, typer.Option(
@@ -193,7 +194,7 @@ def cli_jvp_partial(
                  symbolic, check, symbolic_timeout, indices=indices)
 
 
-@app.command("perex", context_settings=COMMAND)
+@app.command("perex", cls=ExprCommand)
 def cli_perex(
     expr: Expr,
     wrt: Annotated[str, typer.Option(

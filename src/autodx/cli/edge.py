@@ -65,8 +65,8 @@ class Group(typer.core.TyperGroup):
                 raise
             if not e.format_message():  # help shown for a bare command: not an error
                 return Status.OK
-            hint = f" (see: autodx {e.ctx.info_name if e.ctx and e.ctx.parent else ''} --help)"
-            stderr(f"error: {one_line(e.format_message())}{hint.replace('  ', ' ')}")
+            where = e.ctx.command_path if e.ctx is not None else "autodx"
+            stderr(f"error: {_usage_message(e)} (see: {where} --help)")
             return Status.USAGE
         except AutodxError as e:
             if debug:
@@ -90,6 +90,18 @@ class Group(typer.core.TyperGroup):
             stderr(f"error: internal error: {type(e).__name__}: {one_line(str(e))} "
                    "(run with AUTODX_DEBUG=1 for the traceback, and please report it)")
             return Status.INTERNAL
+
+
+def _usage_message(e) -> str:
+    """click's message, and for an unknown option the nearest real one."""
+    name = getattr(e, "option_name", None)
+    if name and e.ctx is not None and hasattr(e, "possibilities"):
+        import difflib
+
+        known = sorted({o for p in e.ctx.command.params for o in p.opts if o.startswith("--")})
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+        return f"no such option {name}" + (f": did you mean {near[0]}?" if near else "")
+    return one_line(e.format_message())
 
 
 def _fd_stat(fd: int):

@@ -3,9 +3,11 @@ choices as ``str`` enums."""
 from __future__ import annotations
 
 import enum
+import re
 from typing import Annotated, List, Optional
 
 import typer
+import typer.core
 
 
 class Precision(str, enum.Enum):
@@ -32,8 +34,53 @@ def writes_text(fmt: Format, out: Optional[str]) -> bool:
     return fmt in (Format.table, Format.json)
 
 
+class ExprCommand(typer.core.TyperCommand):
+    """A command whose EXPR may begin with '-' ("-x*h", "-x**2").
+
+    Options are ``--words`` and the registered short flags (``-h``, ``-n``, ``-o``,
+    ``-f``, a value attached in the form it must take: ``-n3``, ``-fjson``,
+    ``-oout.csv``); any other token that begins with a single '-' is EXPR, and is handed
+    to click after ``--`` so that it is never read as a cluster of short flags
+    (``-x*h`` held ``-h``, and printed the help). ``--`` itself ends the options.
+    """
+
+    def parse_args(self, ctx, args):
+        valued = {o for p in self.params if isinstance(p, typer.core.TyperOption)
+                  and not p.is_flag and not p.count for o in p.opts + p.secondary_opts}
+        shorts = {o for p in self.params for o in p.opts + p.secondary_opts
+                  if len(o) == 2 and o[0] == "-" and o[1] != "-"} | {"-h"}
+        kept, exprs, i = [], [], 0
+        while i < len(args):
+            token = args[i]
+            if token == "--":
+                kept += args[i:]
+                break
+            if token in valued and i + 1 < len(args):  # an option and its value
+                kept += [token, args[i + 1]]
+                i += 2
+                continue
+            if token.startswith("-") and not token.startswith("--") and len(token) > 1 \
+                    and token not in shorts and not _ATTACHED.fullmatch(token):
+                exprs.append(token)
+            else:
+                kept.append(token)
+            i += 1
+        if exprs:
+            kept += exprs if "--" in kept else ["--", *exprs]
+        try:
+            return super().parse_args(ctx, kept)
+        except typer.BadParameter.__mro__[1] as e:  # click's UsageError
+            e.ctx = ctx  # the parser raises some without it: name this command in hints
+            raise
+
+
+_ATTACHED = re.compile(r"-n\d+|-f(?:table|json|csv|plain)|-o[\w./-]+\.(?:json|csv|npy|npz)",
+                       re.IGNORECASE)
+
+
 Expr = Annotated[str, typer.Argument(
-    help="The expression, e.g. \"x**3 + 2*x**2\" or \"dot(x, x)\".",
+    help="The expression, e.g. \"x**3 + 2*x**2\" or \"dot(x, x)\". It may begin with "
+         "'-' (\"-x*h\"): only --words and -h, -n, -o, -f are options; -- ends them.",
     show_default=False)]
 At = Annotated[Optional[List[str]], typer.Option(
     "--at", metavar="POINT", show_default=False,
@@ -42,14 +89,14 @@ Wrt = Annotated[Optional[str], typer.Option(
     "--wrt", metavar="VARS", show_default=False,
     help="Variables to differentiate in, comma-separated (default: all).")]
 Fmt = Annotated[Format, typer.Option(
-    "--format", help="How results are written to stdout.", case_sensitive=False)]
+    "--format", "-f", help="How results are written to stdout.", case_sensitive=False)]
 Prec = Annotated[Precision, typer.Option(
     "--precision", help="float64 (64) or float32 (32) arithmetic.")]
 Defs = Annotated[Optional[List[str]], typer.Option(
     "--def", metavar="\"NAME(ARGS) = BODY\"", show_default=False,
     help="Define a helper function usable in EXPR; repeatable.")]
 Out = Annotated[Optional[str], typer.Option(
-    "--out", metavar="FILE", show_default=False,
+    "--out", "-o", metavar="FILE", show_default=False,
     help="Write the results to FILE (.json, .csv, .npy, .npz) instead of stdout.")]
 Data = Annotated[Optional[str], typer.Option(
     "--data", metavar="FILE", show_default=False,
@@ -67,5 +114,4 @@ SymTimeout = Annotated[float, typer.Option(
     "--symbolic-timeout", metavar="SECONDS",
     help="Time limit for sympy in --symbolic and --check; when it runs out the numbers "
          "are shown without it.")]
-COMMAND = {"ignore_unknown_options": True}  # an EXPR may start with '-': "-x**2"
 SYMBOLIC_TIMEOUT = 10.0  # seconds: the default of --symbolic-timeout

@@ -66,7 +66,7 @@ def emit(result, fmt: Format, out: Optional[str]) -> None:
         stderr(f"wrote {count} result{'s' if count != 1 else ''} to {out}")
         return
     _stdout(fmt, lambda: render.document(result), lambda: render.csv_rows(result),
-            lambda: render.plain(result), lambda: render.table(result))
+            lambda: render.plain(result), lambda width: render.table(result, width))
 
 
 def emit_formulas(result, fmt: Format, out: Optional[str]) -> None:
@@ -78,7 +78,7 @@ def emit_formulas(result, fmt: Format, out: Optional[str]) -> None:
         stderr(f"wrote the symbolic derivatives to {out}")
         return
     _stdout(fmt, lambda: render.document(result), None,
-            lambda: render.formula_lines(result), lambda: render.formula_table(result))
+            lambda: render.formula_lines(result), lambda width: render.formula_table(result))
 
 
 def _stdout(fmt: Format, document, csv_rows, plain, table) -> None:
@@ -108,6 +108,33 @@ def _write_stdout(fmt: Format, document, csv_rows, plain, table) -> None:
     elif fmt is Format.plain:
         sys.stdout.write("".join(line + "\n" for line in plain()))
     else:
-        from rich.console import Console
+        _print_table(table)
 
-        Console(highlight=False, markup=False).print(table())
+
+def table_width() -> int | None:
+    """The columns a table may take: the terminal's; when stdout is not a terminal,
+    COLUMNS if it is set, else None (the table's natural width)."""
+    import shutil
+
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
+def _print_table(table) -> None:
+    """A table for a person: on a terminal, in its width and colours; elsewhere as
+    plain text, each line without the spaces that pad it."""
+    from rich.console import Console
+
+    width = table_width()
+    if sys.stdout.isatty():
+        Console(highlight=False, markup=False, width=width).print(table(width))
+        return
+    import io
+
+    console = Console(file=io.StringIO(), highlight=False, markup=False, color_system=None,
+                      width=width or 100_000, legacy_windows=False)
+    console.print(table(width))
+    text = console.file.getvalue()
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in text.splitlines()))
