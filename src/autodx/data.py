@@ -138,9 +138,14 @@ def read_vector(text: str, where: str) -> np.ndarray:
             value = np.load(text, allow_pickle=False)
         else:
             with open(text) as f:
-                value = np.array([float(v) for v in f.read().replace(",", " ").split()])
-    except (OSError, ValueError) as e:
-        raise InputError(f"{where} {text}: cannot be read as numbers ({e})") from None
+                items = f.read().replace(",", " ").split()
+            bad = next((v for v in items if not datafiles.is_number(v)), None)
+            if bad is not None:  # quoted cut short: the file may hold anything
+                raise InputError(f"{where} {text}: {datafiles.quoted(bad)} is not a number")
+            value = np.array([float(v) for v in items])
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise InputError(f"{where} {text}: cannot be read as numbers "
+                         f"({datafiles.reason(e)})") from None
     if value.ndim != 1 or value.size == 0 or value.dtype.kind not in "fiu":
         raise InputError(f"{where} {text}: needs a 1-D vector of numbers, got shape "
                          f"{value.shape}")

@@ -2,15 +2,19 @@
 
 CSV (with a header naming variables, ``x[0],x[1]`` for a vector; header-less when one
 variable is read), ``-`` for CSV on stdin, ``.npy`` (memory-mapped, never read whole)
-and ``.npz``. CSV is read a chunk of lines at a time with numpy's C parser; a chunk
-that fails is read again line by line to say exactly which line and column is wrong.
+and ``.npz``. CSV is read in blocks of bounded size and parsed a chunk of lines at a
+time with numpy's C parser (comments off: a ``#`` is no number, never a comment); a
+chunk that fails is read again line by line to say exactly which line and column is
+wrong. Memory is bounded in bytes, not only in lines: a line longer than
+:data:`MAX_LINE` characters is an error. Every piece of a file quoted in a message is
+cut to about 60 characters (:func:`quoted`): a file's content is not to be echoed.
 """
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -19,7 +23,30 @@ import numpy as np
 from .errors import DataError
 
 _HEADER = re.compile(r"([A-Za-z][A-Za-z0-9_]*)(?:\[(\d+)\])?")
+# A cell numpy's parser reads, and nothing more (Python's float() also takes 1_000 and
+# non-ASCII digits): the line-by-line check must find whatever made numpy fail.
+_CELL = re.compile(r"\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|inf(?:inity)?|nan)\s*",
+                   re.IGNORECASE | re.ASCII)
+MAX_LINE = 16 << 20    # characters in one CSV line
+CHUNK_TEXT = 64 << 20  # characters of CSV text held for one chunk of rows
+_BLOCK = 1 << 20       # characters read at a time
+QUOTE = 60             # characters of a file quoted in a message, at most
 Chunk = dict  # variable -> array, first axis rows
+
+
+def quoted(text: str, limit: int = QUOTE) -> str:
+    """``repr(text)``, cut to about ``limit`` characters with ``...`` after the quote.
+
+    Example:
+        >>> quoted("x" * 100, 10)
+        "'xxxxxxxx'..."
+    """
+    if len(text) <= limit and len(repr(text)) <= limit + 2:
+        return repr(text)
+    cut = text[:limit]
+    while cut and len(repr(cut)) > limit:  # escapes (\x00) count in what is shown
+        cut = cut[:-1]
+    return repr(cut) + "..."
 
 
 @dataclass
@@ -51,6 +78,9 @@ def open_source(path: str, needed: list[str], vectors: dict[str, str],
         given: variables that ``--at`` gives (a column for one is an error).
     """
     if path == "-":
+        if sys.stdin is None or sys.stdin.closed:
+            raise DataError("--data -: standard input is closed; pipe the CSV rows in, as "
+                            "in: autodx ... --data - < points.csv")
         return _csv(sys.stdin, "stdin", needed, vectors, given)
     if not os.path.exists(path):
         raise DataError(f"--data {path}: no such file")
@@ -62,17 +92,85 @@ def open_source(path: str, needed: list[str], vectors: dict[str, str],
             return _npy(path, needed, vectors)
         if suffix == ".npz":
             return _npz(path, needed, vectors, given)
-        handle = open(path, encoding="utf-8-sig", newline="")
+        handle = open(path, encoding="utf-8-sig")  # universal newlines: lines end in \n
     except (OSError, ValueError) as e:
-        raise DataError(f"--data {path}: cannot be read ({_reason(e)})") from None
+        raise DataError(f"--data {path}: cannot be read ({reason(e)})") from None
     return _csv(handle, path, needed, vectors, given)
 
 
-def _reason(e: BaseException) -> str:
-    return str(e).split("\n")[0] or type(e).__name__
+def reason(e: BaseException) -> str:
+    """An exception's first line, cut: numpy and zipfile quote file content in theirs."""
+    return _clip(str(e).split("\n")[0] or type(e).__name__, QUOTE + 20)
+
+
+def _clip(text: str, limit: int = QUOTE) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # ---------------------------------------------------------------- CSV
+
+class _Lines:
+    """The lines of a text stream, without their line ends, read a block at a time, so
+    that neither one endless line (``/dev/zero``) nor a chunk of long lines holds more
+    than about 2 * CHUNK_TEXT + MAX_LINE characters."""
+
+    def __init__(self, handle, label: str):
+        self.handle, self.label = handle, label
+        self.lines: list[str] = []    # complete lines read and not yet taken
+        self.partial: list[str] = []  # the start of a line that goes on in the next block
+        self.partial_chars = 0
+        self.taken = 0                # lines taken so far: the next is line taken + 1
+        self.eof = False
+
+    def peek(self) -> str | None:
+        """The next line, not taken; None at the end."""
+        while not self.lines and not self.eof:
+            self._fill()
+        return self.lines[0] if self.lines else None
+
+    def take(self, n: int) -> list[str]:
+        """Up to n lines; fewer where reading them would take more than CHUNK_TEXT."""
+        read = 0
+        while len(self.lines) < n and read < CHUNK_TEXT and not self.eof:
+            read += self._fill()
+        out = self.lines[:n]
+        del self.lines[:n]
+        self.taken += len(out)
+        return out
+
+    def _fill(self) -> int:
+        """Read one block; return its length."""
+        try:  # a block no longer than a line may be: a line inside one is short enough
+            block = self.handle.read(min(_BLOCK, MAX_LINE))
+        except (OSError, UnicodeDecodeError) as e:
+            raise DataError(f"{self.label}, after line {self.taken + len(self.lines)}: "
+                            f"cannot be read ({reason(e)})") from None
+        end = block.rfind("\n")
+        if end < 0:
+            self._grow(block)
+            if not block:
+                self.eof = True
+                if self.partial_chars:
+                    self.lines.append("".join(self.partial))
+            return len(block)
+        self._check_length(self.partial_chars + block.find("\n"))
+        self.partial.append(block[:end])
+        self.lines.extend("".join(self.partial).split("\n"))
+        self.partial, self.partial_chars = [], 0
+        self._grow(block[end + 1:])
+        return len(block)
+
+    def _grow(self, piece: str) -> None:
+        self.partial.append(piece)
+        self.partial_chars += len(piece)
+        self._check_length(self.partial_chars)
+
+    def _check_length(self, chars: int) -> None:
+        if chars > MAX_LINE:
+            raise DataError(f"{self.label}, line {self.taken + len(self.lines) + 1}: longer "
+                            f"than {MAX_LINE:,} characters, the limit for one line of "
+                            "CSV: is this the right file? (save very long rows as .npy)")
+
 
 def _csv(handle, label: str, needed: list[str], vectors: dict[str, str],
          given: list[str]) -> Source:
@@ -86,37 +184,31 @@ def _csv(handle, label: str, needed: list[str], vectors: dict[str, str],
 
 def _csv_source(handle, label: str, needed: list[str], vectors: dict[str, str],
                 given: list[str]) -> Source:
-    try:
-        first = handle.readline()
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{label}: cannot be read ({_reason(e)})") from None
-    if not first.strip():
+    reader = _Lines(handle, label)
+    first = reader.peek()
+    if first is None:
         raise DataError(f"{label}: the file is empty; it needs a header line and rows")
-    fields = [f.strip() for f in first.rstrip("\r\n").split(",")]
-    if all(_is_number(f) for f in fields):
+    if first.startswith("\ufeff"):  # a byte-order mark: stdin is not read as utf-8-sig
+        reader.lines[0] = first = first[1:]
+    if not first.strip():
+        raise DataError(f"{label}, line 1: the first line is blank; it should be the header "
+                        "(or, in a file without one, the first row)")
+    fields = [f.strip() for f in first.split(",")]
+    if all(is_number(f) for f in fields) and not _names(fields, needed):
         layout, order = _headerless(label, fields, needed, vectors)
-        pending = [first]
-        start_line = 1
     else:
         layout, order = _header(label, fields, needed, vectors, given)
-        pending = []
-        start_line = 2
+        reader.take(1)
 
     def chunks(size: int) -> Iterator[Chunk]:
-        line_no = start_line
-        lines_iter = itertools.chain(pending, handle)
         seen = False
         try:
             while True:
-                try:
-                    lines = list(itertools.islice(lines_iter, size))
-                except (OSError, UnicodeDecodeError) as e:
-                    raise DataError(f"{label}, after line {line_no - 1}: cannot be read "
-                                    f"({_reason(e)})") from None
+                line_no = reader.taken + 1
+                lines = reader.take(size)
                 if not lines:
                     break
                 table = _parse_lines(label, lines, line_no, len(fields))
-                line_no += len(lines)
                 if len(table) == 0:
                     continue
                 seen = True
@@ -133,12 +225,16 @@ def _csv_source(handle, label: str, needed: list[str], vectors: dict[str, str],
     return Source(label, layout, None, chunks, close)
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def is_number(text: str) -> bool:
+    """Whether numpy's parser reads ``text`` (spaces around allowed) as a number."""
+    return _CELL.fullmatch(text) is not None
+
+
+def _names(fields: list[str], needed: list[str]) -> bool:
+    """Whether every field names a variable: a header, even where the names read as
+    numbers too (a variable called ``inf`` or ``nan``)."""
+    return all((m := _HEADER.fullmatch(f)) is not None and m.group(1) in needed
+               for f in fields)
 
 
 def _headerless(label, fields, needed, vectors):
@@ -157,19 +253,19 @@ def _header(label, fields, needed, vectors, given):
     for col, text in enumerate(fields, start=1):
         m = _HEADER.fullmatch(text)
         if m is None:
-            raise DataError(f"{label}, line 1, column {col}: {text!r} is not a variable "
+            raise DataError(f"{label}, line 1, column {col}: {quoted(text)} is not a variable "
                             "name (use x, or x[0], x[1], ... for a vector)")
         name, index = m.group(1), (int(m.group(2)) if m.group(2) is not None else None)
         if name in given:
             raise DataError(f"{label}, line 1, column {col}: {name} is given by --at too; "
                             "give it in one place")
         if name not in needed:
-            raise DataError(f"{label}, line 1, column {col}: unknown column {text!r}: not "
+            raise DataError(f"{label}, line 1, column {col}: unknown column {quoted(text)}: not "
                             f"a variable of the expression (it needs: "
                             f"{', '.join(needed) or 'none'})")
         slots = seen.setdefault(name, {})
         if index in slots or (index is None and slots) or (None in slots):
-            raise DataError(f"{label}, line 1, column {col}: column {text!r} repeats or "
+            raise DataError(f"{label}, line 1, column {col}: column {quoted(text)} repeats or "
                             f"mixes a scalar and a vector {name}")
         slots[index] = col - 1
     missing = [n for n in needed if n not in seen]
@@ -192,29 +288,40 @@ def _header(label, fields, needed, vectors, given):
 
 
 def _parse_lines(label: str, lines: list[str], first_line: int, width: int) -> np.ndarray:
+    """The lines as a table of numbers. ``comments=None``: numpy's default drops the rest
+    of a line from a ``#`` on, which would drop or alter rows without a word."""
     try:
-        table = np.loadtxt(lines, delimiter=",", ndmin=2, dtype=np.float64)
+        with warnings.catch_warnings():  # "input contained no data": blank lines only
+            warnings.simplefilter("ignore", UserWarning)
+            table = np.loadtxt(lines, delimiter=",", comments=None, ndmin=2,
+                               dtype=np.float64)
     except ValueError:
+        table = None
+    if table is None or (table.size and table.shape[1] != width):
         _locate(label, lines, first_line, width)
         raise DataError(f"{label}: rows {first_line}-{first_line + len(lines) - 1} "
-                        "cannot be read as numbers") from None
-    if table.size and table.shape[1] != width:
-        _locate(label, lines, first_line, width)
+                        "cannot be read as numbers")
     return table
 
 
 def _locate(label: str, lines: list[str], first_line: int, width: int) -> None:
-    """Raise a DataError for the first bad line: ragged, or a cell that is no number."""
+    """Raise a DataError for the first bad line: ragged, or a cell that is no number.
+    Blank lines are skipped, as numpy's parser skips them; nothing else is."""
     for offset, line in enumerate(lines):
-        if not line.strip():
+        line = line.rstrip("\r")
+        if not line:
             continue
-        cells = line.rstrip("\r\n").split(",")
+        cells = line.split(",")
         where = f"{label}, line {first_line + offset}"
         if len(cells) != width:
             raise DataError(f"{where}: {len(cells)} fields where the header has {width}")
         for col, cell in enumerate(cells, start=1):
-            if not _is_number(cell.strip()):
-                raise DataError(f"{where}, column {col}: {cell.strip()!r} is not a number")
+            if not cell.strip():
+                raise DataError(f"{where}, column {col}: the field is empty; give a number "
+                                "(nan where a value is missing)")
+            if not is_number(cell):
+                raise DataError(f"{where}, column {col}: {quoted(cell.strip())} is not a "
+                                "number")
 
 
 # ---------------------------------------------------------------- NumPy files
@@ -256,13 +363,12 @@ def _npz(path: str, needed: list[str], vectors: dict[str, str], given: list[str]
                         f"than half this machine's memory ({limit / 2**30:.1f} GiB), and an "
                         ".npz is loaded whole: save them as .npy (read in chunks from disk) "
                         "or CSV")
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    arrays = _npz_arrays(path)
     for name in arrays:
         if name in given:
             raise DataError(f"--data {path}: {name} is given by --at too; give it in one place")
         if name not in needed:
-            raise DataError(f"--data {path}: unknown array {name!r}: not a variable of the "
+            raise DataError(f"--data {path}: unknown array {quoted(name)}: not a variable of the "
                             f"expression (it needs: {', '.join(needed) or 'none'})")
     missing = [n for n in needed if n not in arrays]
     if missing:
@@ -275,9 +381,27 @@ def _npz(path: str, needed: list[str], vectors: dict[str, str], given: list[str]
     return Source(path, layout, rows.pop(), _slicer(path, arrays, layout))
 
 
+def _npz_arrays(path: str) -> dict[str, np.ndarray]:
+    """The members of an .npz; any that is not an array (a raw pickle, text, a damaged
+    or encrypted member) is an error, not an internal failure."""
+    import zipfile
+    import zlib
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as e:
+        raise DataError(f"--data {path}: cannot be read ({reason(e)})") from None
+    for name, a in arrays.items():
+        if not isinstance(a, np.ndarray):
+            raise DataError(f"--data {path}: the member {quoted(name)} is not a NumPy array "
+                            "(a pickle, or other data); save the arrays with numpy.savez")
+    return arrays
+
+
 def _array_layout(path: str, name: str, array: np.ndarray, vectors: dict[str, str]):
     if array.dtype.kind not in "fiub":
-        raise DataError(f"--data {path}: {name} holds {array.dtype}, not numbers")
+        raise DataError(f"--data {path}: {name} holds {_clip(str(array.dtype))}, not numbers")
     if array.ndim == 1:
         if name in vectors:
             raise DataError(f"--data {path}: {name} is a vector ({vectors[name]}), so it "

@@ -1,0 +1,212 @@
+"""--data files that are odd, damaged or hostile: every row is read or refused with one
+`error:` line naming the file and line; memory is bounded in bytes; nothing of a file is
+echoed beyond about 60 characters."""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import subprocess
+import sys
+import time
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pytest
+
+from autodx import datafiles
+from autodx.errors import DataError
+from conftest import assert_user_error, cli, subprocess_cli
+
+
+def _rows(source, size):
+    return [{k: v.tolist() for k, v in chunk.items()} for chunk in source.chunks(size)]
+
+
+# ---------------------------------------------------------------- '#' is no comment
+
+HASH_ROWS = [  # (file, error): numpy's default comment handling dropped or cut each
+    ("x\n1\n#2\n3\n", "line 3, column 1: '#2' is not a number"),
+    ("x\n1\n3 # four\n", "line 3, column 1: '3 # four' is not a number"),
+    ("x\n#\n1\n", "line 2, column 1: '#' is not a number"),
+    ("x,y\n1,2 # note\n", "line 2, column 2: '2 # note' is not a number"),
+    ("x,y\n1,2\n# 3,4\n5\n", "line 3, column 1: '# 3' is not a number"),  # then ragged
+    ("x,y\n1,2\n#3\n", "line 3: 1 fields where the header has 2"),
+    ("1\n#2\n", "line 2, column 1: '#2' is not a number"),  # no header
+]
+
+
+@pytest.mark.parametrize("text, message", HASH_ROWS)
+def test_a_hash_in_a_row_is_an_error_not_a_comment(tmp_cwd, text, message):
+    (tmp_cwd / "d.csv").write_text(text)
+    expr = "x*y" if text.startswith("x,y") else "x**2"
+    run = cli("grad", expr, "--data", "d.csv", "--out", "r.json")
+    assert_user_error(run, f"d.csv, {message}")
+    assert not (tmp_cwd / "r.json").exists()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 1000])
+def test_a_hash_row_is_found_in_any_chunk(tmp_path, size):
+    """The fast path (numpy over a chunk) and the line-by-line search agree whatever
+    chunk the row falls in."""
+    path = tmp_path / "d.csv"
+    path.write_text("x\n" + "1\n" * 5 + "#6\n" + "7\n" * 3)
+    source = datafiles.open_source(str(path), ["x"], {}, [])
+    with pytest.raises(DataError, match=r"line 7, column 1: '#6' is not a number"):
+        _rows(source, size)
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("1_000", "'1_000' is not a number"),  # float() takes it, numpy does not
+    ("\u0661", "'\u0661' is not a number"),  # an Arabic-Indic digit, likewise
+    ("  ", "the field is empty"),
+])
+def test_the_line_search_finds_what_numpy_refused(tmp_path, cell, message):
+    path = tmp_path / "d.csv"
+    path.write_text(f"x\n1\n{cell}\n", encoding="utf-8")
+    with pytest.raises(DataError, match=f"line 3, column 1: {message}"):
+        _rows(datafiles.open_source(str(path), ["x"], {}, []), 100)
+
+
+def test_blank_lines_and_line_ends_are_not_rows(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"x,y\r\n1,2\r\n\r\n3,4\r5,6")
+    assert _rows(datafiles.open_source(str(path), ["x", "y"], {}, []), 100) == [
+        {"x": [1.0, 3.0, 5.0], "y": [2.0, 4.0, 6.0]}]
+
+
+# ---------------------------------------------------------------- headers that read as numbers
+
+@pytest.mark.parametrize("name", ["inf", "nan", "Infinity", "NaN"])
+def test_a_variable_named_like_a_number_keeps_its_header(tmp_cwd, name):
+    (tmp_cwd / "d.csv").write_text(f"{name}\n1\n2\n")
+    run = cli("grad", f"{name}**2", "--data", "d.csv", "--format", "plain")
+    assert run.code == 0, run
+    assert run.stdout.split() == ["2", "4"]
+
+
+def test_inf_without_a_header_is_still_a_value(tmp_cwd):
+    (tmp_cwd / "d.csv").write_text("inf\n1\n")
+    run = cli("grad", "x", "--data", "d.csv", "--format", "csv")
+    assert run.code == 0, run
+    assert [line.split(",")[0] for line in run.stdout.splitlines()[1:]] == ["inf", "1.0"]
+
+
+# ---------------------------------------------------------------- bounded by bytes
+
+def test_a_line_over_the_limit_is_an_error(tmp_cwd, monkeypatch):
+    monkeypatch.setattr(datafiles, "MAX_LINE", 1000)
+    (tmp_cwd / "d.csv").write_text("x\n1\n" + "2" * 5000 + "\n3\n")
+    assert_user_error(cli("grad", "x**2", "--data", "d.csv"),
+                      "d.csv, line 3: longer than 1,000 characters")
+    (tmp_cwd / "d.csv").write_text("x" * 5000)  # the header too, and with no line end
+    assert_user_error(cli("grad", "x**2", "--data", "d.csv"), "d.csv, line 1: longer than")
+
+
+def test_an_endless_line_is_refused_in_bounded_memory(monkeypatch):
+    monkeypatch.setattr(datafiles, "MAX_LINE", 100_000)
+    monkeypatch.setattr(datafiles, "_BLOCK", 4096)
+    text = io.StringIO("x\n1\n" + "1" * 10_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match="line 3: longer than 100,000"):
+            _rows(datafiles._csv(text, "s", ["x"], {}, []), 1000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000, peak
+
+
+def test_a_chunk_holds_a_bounded_amount_of_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(datafiles, "CHUNK_TEXT", 100)
+    monkeypatch.setattr(datafiles, "_BLOCK", 64)
+    path = tmp_path / "d.csv"
+    path.write_text("x\n" + "".join(f"{i}.{'0' * 30}\n" for i in range(40)))
+    sizes = [len(c["x"]) for c in datafiles.open_source(str(path), ["x"], {}, []).chunks(1000)]
+    assert sum(sizes) == 40 and max(sizes) <= 8, sizes
+    rows = _rows(datafiles.open_source(str(path), ["x"], {}, []), 1000)
+    assert [v for c in rows for v in c["x"]] == list(range(40))
+
+
+def test_dev_zero_and_a_20_mb_line_are_refused_within_seconds(tmp_path):
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    start = time.monotonic()
+    assert_user_error(subprocess_cli("grad", "x**2", "--data", "/dev/zero"),
+                      "/dev/zero, line 1: longer than", "characters")
+    big = tmp_path / "big.csv"
+    big.write_text("x\n1\n" + "1" * (20 << 20) + "\n")
+    assert_user_error(subprocess_cli("grad", "x**2", "--data", str(big)),
+                      "big.csv, line 3: longer than")
+    assert time.monotonic() - start < 60
+
+
+# ---------------------------------------------------------------- file content quoted, cut short
+
+def test_quoted_cuts_long_and_escaped_text():
+    assert datafiles.quoted("abc") == "'abc'"
+    for text in ("y" * 10_000, "\x00" * 10_000, "é" * 10_000):
+        shown = datafiles.quoted(text)
+        assert shown.endswith("...") and len(shown) <= 66, shown
+
+
+def _short_error(run, *fragments):
+    assert_user_error(run, *fragments)
+    assert len(run.stderr) < 400, run.stderr
+    return run.stderr
+
+
+@pytest.mark.parametrize("text, args", [
+    ("S" * 5000 + "\n1\n", ["x"]),                # a header field that is no name
+    ("x,q" + "q" * 5000 + "\n1,2\n", ["x"]),       # an unknown column
+    ("x\n1\n" + "z" * 5000 + "\n", ["x"]),         # a cell that is no number
+    ("SECRET=" + "s" * 5000 + "\x00HOME=/root\n", ["x"]),  # what /proc/self/environ holds
+])
+def test_errors_quote_at_most_about_60_characters_of_a_file(tmp_cwd, text, args):
+    (tmp_cwd / "d.csv").write_text(text)
+    _short_error(cli("grad", *args, "--data", "d.csv"), "d.csv")
+
+
+def test_proc_self_environ_is_not_echoed(tmp_cwd, monkeypatch):
+    if not os.path.exists("/proc/self/environ"):
+        pytest.skip("no /proc")
+    monkeypatch.setenv("AUTODX_TEST_SECRET", "s" * 200)
+    stderr = _short_error(subprocess_cli("grad", "x", "--data", "/proc/self/environ"),
+                          "/proc/self/environ")
+    assert "s" * 60 not in stderr
+
+
+def test_npz_member_names_and_vector_files_are_cut_short(tmp_cwd):
+    np.savez("d.npz", x=np.zeros(2), **{"q" * 1000: np.zeros(2)})
+    _short_error(cli("grad", "x", "--data", "d.npz"), "unknown array")
+    (tmp_cwd / "v.txt").write_text("1 " + "z" * 5000)
+    _short_error(cli("hessian", "x*y", "--at", "x=1,y=2", "--hvp", "v.txt"), "v.txt",
+                 "is not a number")
+
+
+# ---------------------------------------------------------------- exit 2, not 1
+
+def test_an_npz_member_that_is_a_raw_pickle_is_refused(tmp_cwd):
+    for member in ("x.npy", "x"):
+        with zipfile.ZipFile("p.npz", "w") as z:
+            z.writestr(member, pickle.dumps([1.0, 2.0]))
+        assert_user_error(cli("grad", "x**2", "--data", "p.npz"), "p.npz",
+                          "not a NumPy array")
+
+
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed])
+def test_a_damaged_npz_is_refused(tmp_cwd, save):
+    save("d.npz", x=np.arange(1000.0))
+    raw = bytearray((tmp_cwd / "d.npz").read_bytes())
+    raw[200:260] = b"\xff" * 60  # inside the member's data
+    (tmp_cwd / "d.npz").write_bytes(bytes(raw))
+    assert_user_error(cli("grad", "x**2", "--data", "d.npz"), "d.npz")
+
+
+def test_data_from_a_closed_stdin_is_one_error_line():
+    p = subprocess.run(["bash", "-c", f'"{sys.executable}" -m autodx grad "x**2" '
+                        '--data - <&-'], capture_output=True, text=True, timeout=300)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2 and p.stdout == "", p
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "standard input is closed" in lines[0], p
