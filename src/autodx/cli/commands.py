@@ -15,11 +15,11 @@ from .options import (SYMBOLIC_TIMEOUT, ExprCommand, At, Check, Data, Defs, Expr
 from .output import Progress, check_stdout, emit, emit_formulas
 
 
-def _prepare(expr: str, defs, out: Optional[str]):
+def _prepare(expr: str, defs, out: Optional[str], data: Optional[str] = None):
     from .. import api, outfile
 
     check_stdout(out)
-    outfile.check_out(out)
+    outfile.check_out(out, data)
     return api, api.expression(expr, defs or ())
 
 
@@ -37,7 +37,7 @@ def _derivatives(command: Command, compute, expr: str, defs, at, data, wrt, fmt:
         from ..check.verdict import check_timeout
 
         check_timeout(timeout)
-        outfile.check_out(out)
+        outfile.check_out(out, data)
         if not writes_text(fmt, out) and (out or fmt is not Format.plain):
             raise InputError("--symbolic without a point gives formulas, not numbers: use "
                              "--format table, json or plain, or --out FILE.json (or add "
@@ -49,7 +49,7 @@ def _derivatives(command: Command, compute, expr: str, defs, at, data, wrt, fmt:
         raise InputError("--symbolic adds text to the results: use --format table or json, "
                          "or --out FILE.json")
     with Session(symbolic, check, timeout) as session:
-        api, e = _prepare(expr, defs, out)
+        api, e = _prepare(expr, defs, out, data)
         with Progress() as progress:
             result = compute(api, e, progress)
         session.finish(result, e.text, [h.text for h in e.helpers.values()])
@@ -225,7 +225,7 @@ def cli_perex(
     p = int(precision.value)
     if not data:
         raise InputError("perex needs --data FILE: the examples, one per row")
-    api, e = _prepare(expr, defs, out)
+    api, e = _prepare(expr, defs, out, data)
     with Progress() as progress:  # the rows' inputs are shown in tables and JSON only
         result = api.perex_rows(e, api.plan(e, at or [], data), wrt, p, progress, timing,
                                 keep_inputs=writes_text(fmt, out))
