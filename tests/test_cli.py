@@ -276,11 +276,47 @@ def test_help_and_version_do_not_import_jax():
         assert p.returncode == 0, p.stderr
 
 
-def test_version_is_the_package_version():
+def test_version_names_what_a_bug_report_needs():
+    import platform
+    from importlib import metadata
+
     import autodx
 
     run = subprocess_cli("--version")
-    assert run.code == 0 and run.stdout.strip() == f"autodx {autodx.__version__}"
+    lines = run.stdout.splitlines()
+    assert run.code == 0 and lines[0] == f"autodx {autodx.__version__}"
+    assert lines[1] == f"jax {metadata.version('jax')}"
+    assert lines[2] == f"jaxlib {metadata.version('jaxlib')}"
+    assert lines[3].startswith(f"python {platform.python_version()} (")
+    assert lines[4].startswith("accelerator plugins: ") and len(lines) == 5
+    verbose = subprocess_cli("--version", "--verbose")
+    assert verbose.stdout.startswith(run.stdout)
+    assert verbose.stdout.splitlines()[-1].startswith("devices: cpu:0")
+
+
+def test_help_is_plain_text_that_starts_at_once():
+    for args in ([], ["--help"], ["grad", "--help"], ["cache"]):
+        run = cli(*args)
+        assert run.code == 0 and run.stderr == "", (args, run)
+        lines = run.stdout.splitlines()
+        assert lines[0].startswith("Usage: autodx"), (args, lines[0])
+        assert all(line == line.rstrip() for line in lines), args
+
+
+def test_format_and_out_together_are_refused(tmp_cwd):
+    assert_user_error(cli("grad", "x", "--at", "1", "-f", "plain", "-o", "r.csv"),
+                      "--format and --out")
+    assert not (tmp_cwd / "r.csv").exists()
+
+
+def test_shell_completion_completes_commands_and_options():
+    def complete(words: str) -> list[str]:
+        env = {"_AUTODX_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        return subprocess_cli(env=env).stdout.split()
+    assert complete("autodx gr") == ["grad"]
+    assert complete("autodx grad x --ord") == ["--order"]
+    assert "--install-completion" in cli("--help").stdout
 
 
 def test_grad_help_teaches_with_examples():

@@ -24,8 +24,9 @@ def cli_cache_info() -> None:
     AUTODX_NO_CACHE=1 turns the cache off; AUTODX_CACHE_MAX_MB bounds its size (default
     500), the least recently used programs going first.
 
-    [bold]Example[/bold]
+    Examples:
 
+    \b
       autodx cache info
     """
     d = cachedir.describe(cachedir.folder())
@@ -39,8 +40,9 @@ def cli_cache_info() -> None:
 def cli_cache_clear() -> None:
     """Remove every compiled program from the cache (and nothing else in its folder).
 
-    [bold]Example[/bold]
+    Examples:
 
+    \b
       autodx cache clear
     """
     base = cachedir.folder()

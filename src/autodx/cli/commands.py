@@ -82,20 +82,15 @@ def cli_grad(
 
     One variable: each derivative is a number. Several variables, or a vector: the gradient, the Hessian, and higher derivative tensors over the differentiated coordinates (x, y, z[0], z[1], ... in name order); the table shows each distinct partial once, JSON the full tensor. Along one variable every order uses Taylor mode, so order 50 costs about what order 3 does.
 
-    [bold]Examples[/bold]
+    Examples:
 
+    \b
       autodx grad "x**3+2*x**2-3*x+1" --order 4 --at 1
-
       autodx grad "x*y**2 + sin(z[0])" --order 2 --at "x=1,y=2,z=[0.5,1]"
-
       autodx grad "L(w - 0.1*diff(L(w), w))" --def "L(u) = (u*a - 1)**2" --wrt w --at w=0.3,a=2
-
       autodx grad "sin(x)*exp(x)" --order 50 --at 0.5 --format plain
-
       autodx grad "x**2 * y" --data points.csv --format csv
-
       autodx grad "x**3*y" --order 2 --symbolic
-
       autodx grad "atan2(y, x)" --order 3 --at x=1,y=2 --check
     """
     p = int(precision.value)
@@ -129,16 +124,13 @@ def cli_hessian(
 
     The Hessian is forward over reverse mode (the Jacobian of the gradient), over the differentiated coordinates (--wrt, default all). --hvp computes H v as a forward-mode derivative of the gradient in the direction v: its cost is a few gradients, whatever the dimension, so it works where the n x n matrix would not fit in memory.
 
-    [bold]Examples[/bold]
+    Examples:
 
+    \b
       autodx hessian "dot(x, x)" --at "[1,2,3]"
-
       autodx hessian "x**2*y + y**3" --at x=1,y=2 --format json
-
       autodx hessian "sum(exp(x))" --at "[0,1,2]" --hvp "[1,0,0]"
-
       autodx hessian "x*y" --data points.csv --out hessians.npy
-
       autodx hessian "x**2*y + y**3" --at x=1,y=2 --check --symbolic
     """
     p = int(precision.value)
@@ -176,14 +168,12 @@ def cli_jvp_partial(
 
     --indices 0,2,4 is d3f / dx0 dx2 dx4 over the flattened differentiated coordinates. It is computed by nested forward-mode products (jvp) with one-hot tangents: the cost is 2^k evaluations of f for k indices, and no derivative tensor is ever formed. Over --data it is evaluated for every row in one vectorised, compiled program.
 
-    [bold]Examples[/bold]
+    Examples:
 
+    \b
       autodx jvp-partial "prod(x)" --indices 0,2,4 --at "[1,2,3,4,5]"
-
       autodx jvp-partial "x**2*y**3" --indices x,y,y --at x=1,y=2
-
       autodx jvp-partial "prod(x)" --indices 0,2,4 --data points.npy --out d3.npy
-
       autodx jvp-partial "x**2*y**3" --indices x,y,y --symbolic --format plain
     """
     p = int(precision.value)
@@ -216,10 +206,10 @@ def cli_perex(
 
     The parameters (--wrt, values from --at) are shared; the other variables come from each row of --data. All rows go through one jit-compiled vmap of grad (parameters in_axes=None, data in_axes=0), in chunks, so a million rows is one compile.
 
-    [bold]Examples[/bold]
+    Examples:
 
+    \b
       autodx perex "(stop_gradient(r + dot(theta, s)) - dot(theta, p))**2" --wrt theta --at "theta=[0.1,-0.1,0],r=1" --data batch.npz
-
       autodx perex "(w*x - y)**2" --wrt w --at w=0.5 --data xy.csv --out grads.npy --timing
     """
     p = int(precision.value)

@@ -63,7 +63,12 @@ class Group(typer.core.TyperGroup):
         except UsageError as e:
             if debug:
                 raise
-            if not e.format_message():  # help shown for a bare command: not an error
+            if type(e).__name__ == "NoArgsIsHelpError":  # a bare group: its help, no error
+                try:
+                    print(e.ctx.get_help() if e.ctx is not None else e.format_message())
+                    sys.stdout.flush()
+                except BrokenPipeError:
+                    silence_stdout()
                 return Status.OK
             where = e.ctx.command_path if e.ctx is not None else "autodx"
             stderr(f"error: {_usage_message(e)} (see: {where} --help)")

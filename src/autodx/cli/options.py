@@ -68,10 +68,17 @@ class ExprCommand(typer.core.TyperCommand):
         if exprs:
             kept += exprs if "--" in kept else ["--", *exprs]
         try:
-            return super().parse_args(ctx, kept)
+            rest = super().parse_args(ctx, kept)
         except typer.BadParameter.__mro__[1] as e:  # click's UsageError
             e.ctx = ctx  # the parser raises some without it: name this command in hints
             raise
+        source = ctx.get_parameter_source("fmt")
+        if ctx.params.get("out") and source is not None and source.name == "COMMANDLINE":
+            raise typer.BadParameter.__mro__[1](
+                "--format and --out: a file's format comes from its name (r.csv is CSV, "
+                "r.json JSON, .npy/.npz arrays); drop --format, or drop --out to write to "
+                "stdout", ctx=ctx)
+        return rest
 
 
 _ATTACHED = re.compile(r"-n\d+|-f(?:table|json|csv|plain)|-o[\w./-]+\.(?:json|csv|npy|npz)",
@@ -81,7 +88,7 @@ _ATTACHED = re.compile(r"-n\d+|-f(?:table|json|csv|plain)|-o[\w./-]+\.(?:json|cs
 Expr = Annotated[str, typer.Argument(
     help="The expression, e.g. \"x**3 + 2*x**2\" or \"dot(x, x)\". It may begin with "
          "'-' (\"-x*h\"): only --words and -h, -n, -o, -f are options; -- ends them.",
-    show_default=False)]
+    metavar="EXPR", show_default=False)]
 At = Annotated[Optional[List[str]], typer.Option(
     "--at", metavar="POINT", show_default=False,
     help="A point: 1.5, [1,2,3], x=1,y=2 or theta=[0.1,0],r=1. Repeat for more points.")]
