@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 
 import numpy as np
@@ -349,3 +350,17 @@ def test_running_out_of_memory_is_one_error_line(monkeypatch):
     monkeypatch.setattr(api, "grad_rows", huge)
     run = cli("grad", "x**2", "--at", "1")
     assert_user_error(run, "out of memory", "--wrt")
+
+
+@pytest.mark.parametrize("digits, want", [("4", ["0.5403", "-0.8415"]),
+                                          ("17", ["0.54030230586813977", "-0.8414709848078965"])])
+def test_digits_for_table_and_plain(digits, want):
+    plain = cli("grad", "sin(x)", "--at", "1", "-n", "2", "--digits", digits, "-f", "plain")
+    assert plain.stdout.split() == want
+    assert [float(v) for v in want] == pytest.approx([math.cos(1), -math.sin(1)],
+                                                     rel=10 ** -(int(digits) - 1))
+    table = cli("grad", "sin(x)", "--at", "1", "-n", "2", "--digits", digits)
+    assert all(w in table.stdout.split() for w in want)
+    doc = cli("grad", "sin(x)", "--at", "1", "--digits", "3", "-f", "json").json()
+    assert doc["results"][0]["derivatives"]["1"] == math.cos(1)  # JSON: every digit
+    assert_user_error(cli("grad", "x", "--at", "1", "--digits", "0"), "--digits 0")

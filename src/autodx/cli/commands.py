@@ -10,8 +10,8 @@ from ..errors import InputError, Status
 from ..result import Command
 from .app import app
 from .edge import stderr
-from .options import (SYMBOLIC_TIMEOUT, ExprCommand, At, Check, Data, Defs, Expr, Fmt, Format,
-                      Out, Prec, Precision, SymTimeout, Symbolic, Wrt, writes_text)
+from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Digits, Expr, ExprCommand,
+                      Fmt, Format, Out, Prec, Precision, Sink, SymTimeout, Symbolic, Wrt)
 from .output import Progress, check_stdout, emit, emit_formulas
 
 
@@ -23,29 +23,29 @@ def _prepare(expr: str, defs, out: Optional[str], data: Optional[str] = None):
     return api, api.expression(expr, defs or ())
 
 
-def _derivatives(command: Command, compute, expr: str, defs, at, data, wrt, fmt: Format,
-                 out: Optional[str], symbolic: bool, check: bool, timeout: float,
-                 **formula_options) -> None:
+def _derivatives(command: Command, compute, expr: str, defs, at, data, wrt, sink: Sink,
+                 symbolic: bool, check: bool, timeout: float, **formula_options) -> None:
     """What grad, hessian and jvp-partial share: the formulas alone (--symbolic without
     a point), or ``compute(api, expression, progress)`` with the --symbolic/--check
     session beside it. A callable option (the --hvp vector) is read only on the path
     that needs it."""
     from ..check.session import Session, formulas
 
+    fmt, out = sink.fmt, sink.out
     if symbolic and not (check or at or data):
         from .. import outfile
         from ..check.verdict import check_timeout
 
         check_timeout(timeout)
         outfile.check_out(out, data)
-        if not writes_text(fmt, out) and (out or fmt is not Format.plain):
+        if not sink.text and (out or fmt is not Format.plain):
             raise InputError("--symbolic without a point gives formulas, not numbers: use "
                              "--format table, json or plain, or --out FILE.json (or add "
                              "--at)")
         options = {k: v() if callable(v) else v for k, v in formula_options.items()}
-        emit_formulas(formulas(command, expr, defs, wrt, timeout, **options), fmt, out)
+        emit_formulas(formulas(command, expr, defs, wrt, timeout, **options), sink)
         return
-    if symbolic and not writes_text(fmt, out):
+    if symbolic and not sink.text:
         raise InputError("--symbolic adds text to the results: use --format table or json, "
                          "or --out FILE.json")
     with Session(symbolic, check, timeout) as session:
@@ -53,7 +53,7 @@ def _derivatives(command: Command, compute, expr: str, defs, at, data, wrt, fmt:
         with Progress() as progress:
             result = compute(api, e, progress)
         session.finish(result, e.text, [h.text for h in e.helpers.values()])
-    emit(result, fmt, out)
+    emit(result, sink)
     if check:
         from ..check.verdict import summary_line
 
@@ -74,6 +74,7 @@ def cli_grad(
     precision: Prec = Precision.f64,
     defs: Defs = None,
     out: Out = None,
+    digits: Digits = None,
     symbolic: Symbolic = False,
     check: Check = False,
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
@@ -98,8 +99,8 @@ def cli_grad(
     def compute(api, e, progress):
         api.check_order(order, p)
         return api.grad_rows(e, api.plan(e, at or [], data), order, wrt, p, progress)
-    _derivatives(Command.grad, compute, expr, defs, at, data, wrt, fmt, out, symbolic,
-                 check, symbolic_timeout, order=order)
+    _derivatives(Command.grad, compute, expr, defs, at, data, wrt, Sink(fmt, out, digits),
+                 symbolic, check, symbolic_timeout, order=order)
 
 
 @app.command("hessian", cls=ExprCommand)
@@ -116,6 +117,7 @@ def cli_hessian(
     precision: Prec = Precision.f64,
     defs: Defs = None,
     out: Out = None,
+    digits: Digits = None,
     symbolic: Symbolic = False,
     check: Check = False,
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
@@ -142,8 +144,8 @@ def cli_hessian(
 
     def compute(api, e, progress):
         return api.hessian_rows(e, api.plan(e, at or [], data), wrt, vector(), p, progress)
-    _derivatives(Command.hessian, compute, expr, defs, at, data, wrt, fmt, out, symbolic,
-                 check, symbolic_timeout, hvp=vector)
+    _derivatives(Command.hessian, compute, expr, defs, at, data, wrt, Sink(fmt, out, digits),
+                 symbolic, check, symbolic_timeout, hvp=vector)
 
 
 @app.command("jvp-partial", cls=ExprCommand)
@@ -160,6 +162,7 @@ def cli_jvp_partial(
     precision: Prec = Precision.f64,
     defs: Defs = None,
     out: Out = None,
+    digits: Digits = None,
     symbolic: Symbolic = False,
     check: Check = False,
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
@@ -180,7 +183,7 @@ def cli_jvp_partial(
 
     def compute(api, e, progress):
         return api.jvp_partial_rows(e, api.plan(e, at or [], data), indices, wrt, p, progress)
-    _derivatives(Command.jvp_partial, compute, expr, defs, at, data, wrt, fmt, out,
+    _derivatives(Command.jvp_partial, compute, expr, defs, at, data, wrt, Sink(fmt, out, digits),
                  symbolic, check, symbolic_timeout, indices=indices)
 
 
@@ -201,6 +204,7 @@ def cli_perex(
     precision: Prec = Precision.f64,
     defs: Defs = None,
     out: Out = None,
+    digits: Digits = None,
 ) -> None:
     """Per-example gradients: the gradient in the parameters for every row of the data.
 
@@ -213,15 +217,16 @@ def cli_perex(
       autodx perex "(w*x - y)**2" --wrt w --at w=0.5 --data xy.csv --out grads.npy --timing
     """
     p = int(precision.value)
+    sink = Sink(fmt, out, digits)
     if not data:
         raise InputError("perex needs --data FILE: the examples, one per row")
     api, e = _prepare(expr, defs, out, data)
     with Progress() as progress:  # the rows' inputs are shown in tables and JSON only
         result = api.perex_rows(e, api.plan(e, at or [], data), wrt, p, progress, timing,
-                                keep_inputs=writes_text(fmt, out))
+                                keep_inputs=sink.text)
     if timing:
         stderr(_timing_line(result.timing))
-    emit(result, fmt, out)
+    emit(result, sink)
 
 
 def _timing_line(t: dict) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 from typing import Annotated, List, Optional
 
 import typer
@@ -24,6 +25,26 @@ class Format(str, enum.Enum):
     json = "json"
     csv = "csv"
     plain = "plain"
+
+
+@dataclass(frozen=True)
+class Sink:
+    """Where and how the results go: --format, --out, --digits."""
+
+    fmt: Format = Format.table
+    out: Optional[str] = None
+    digits: Optional[int] = None
+
+    def __post_init__(self):
+        if self.digits is not None and not 1 <= self.digits <= 17:
+            from ..errors import InputError
+
+            raise InputError(f"--digits {self.digits}: give 1 to 17 significant digits "
+                             "(17 is every digit a float64 has)")
+
+    @property
+    def text(self) -> bool:
+        return writes_text(self.fmt, self.out)
 
 
 def writes_text(fmt: Format, out: Optional[str]) -> bool:
@@ -97,6 +118,10 @@ Wrt = Annotated[Optional[str], typer.Option(
     help="Variables to differentiate in, comma-separated (default: all).")]
 Fmt = Annotated[Format, typer.Option(
     "--format", "-f", help="How results are written to stdout.", case_sensitive=False)]
+Digits = Annotated[Optional[int], typer.Option(
+    "--digits", metavar="N", show_default=False,
+    help="Significant digits of the numbers in table and plain output (default 12, or "
+         "6 at --precision 32); JSON and CSV always carry every digit.")]
 Prec = Annotated[Precision, typer.Option(
     "--precision", help="float64 (64) or float32 (32) arithmetic.")]
 Defs = Annotated[Optional[List[str]], typer.Option(

@@ -8,7 +8,7 @@ from typing import Optional
 
 from ..errors import OutputError
 from .edge import silence_stdout, stderr
-from .options import Format
+from .options import Format, Sink
 
 
 def check_stdout(out: Optional[str]) -> None:
@@ -52,10 +52,11 @@ class Progress:
             self.bar.stop()
 
 
-def emit(result, fmt: Format, out: Optional[str]) -> None:
+def emit(result, sink: Sink) -> None:
     """Write a result with numbers: warnings first, then the results."""
     from .. import outfile, render
 
+    fmt, out = sink.fmt, sink.out
     for w in render.warnings_of(result):
         stderr(f"warning: {w}")
     if out:
@@ -66,13 +67,15 @@ def emit(result, fmt: Format, out: Optional[str]) -> None:
         stderr(f"wrote {count} result{'s' if count != 1 else ''} to {out}")
         return
     _stdout(fmt, lambda: render.document(result), lambda: render.csv_rows(result),
-            lambda: render.plain(result), lambda width: render.table(result, width))
+            lambda: render.plain(result, sink.digits),
+            lambda width: render.table(result, width, sink.digits))
 
 
-def emit_formulas(result, fmt: Format, out: Optional[str]) -> None:
+def emit_formulas(result, sink: Sink) -> None:
     """Write the symbolic derivatives of a result without rows."""
     from .. import outfile, render
 
+    fmt, out = sink.fmt, sink.out
     if out:
         outfile.write_out(out, lambda: render.document(result), None, None, "")
         stderr(f"wrote the symbolic derivatives to {out}")
