@@ -50,8 +50,14 @@ def test_non_finite_numbers_are_null_with_a_warning():
     assert "first: x=2, y=3" in lines[0] and lines[1].startswith("the Hessian")
 
 
+def _csv(r) -> list[list[str]]:
+    import csv
+
+    return list(csv.reader(io.StringIO("".join(render.csv_text(r)))))
+
+
 def test_csv_rows_lead_with_the_point():
-    rows = list(render.csv_rows(_hessian()))
+    rows = _csv(_hessian())
     assert rows[0] == ["x", "y", "f", "d2f/dx^2", "d2f/dx dy", "d2f/dy^2"]
     assert rows[2] == ["2.0", "3.0", "6.0", "0.0", "1.0", "0.0"]
 
@@ -63,7 +69,7 @@ def test_plain_is_one_matrix_row_a_line():
 def test_perex_csv_is_the_gradients_alone():
     r = Result(Command.perex, "(w*x)**2", ["w"], Rows(2, None, {"w": np.asarray(1.0)}),
                {"grad": np.array([[2.0], [8.0]])}, params={"w": None})
-    assert list(render.csv_rows(r)) == [["df/dw"], ["2.0"], ["8.0"]]
+    assert _csv(r) == [["df/dw"], ["2.0"], ["8.0"]]
     assert render.document(r)["results"][1] == {"at": {"w": 1.0}, "grad": {"w": 8.0}}
 
 
@@ -142,3 +148,36 @@ def test_a_table_never_drops_a_digit_or_a_column(case, columns, tmp_cwd):
     tokens = set(text.replace("│", " ").replace("┃", " ").split())
     wanted = {render.number(v) for v in _numbers_of(doc)}
     assert wanted <= tokens, sorted(wanted - tokens)
+
+
+@pytest.mark.parametrize("writer", ["orjson", "repr"])
+def test_csv_numbers_read_back_to_the_same_float64(writer, monkeypatch):
+    import builtins
+
+    if writer == "repr":  # as where orjson is not installed
+        real = builtins.__import__
+
+        def no_orjson(name, *a, **k):
+            if name == "orjson":
+                raise ImportError(name)
+            return real(name, *a, **k)
+        monkeypatch.setattr(builtins, "__import__", no_orjson)
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.normal(size=3000) * 10.0 ** rng.integers(-300, 300, 3000),
+                             [0.0, -0.0, 1e16, 1e-5, 5e-324, 1.7976931348623157e308, 0.1]])
+    r = Result(Command.perex, "w", ["a", "b"], Rows(values.size // 2),
+               {"grad": values[: values.size // 2 * 2].reshape(-1, 2)}, params={"a": None,
+                                                                               "b": None})
+    rows = _csv(r)
+    back = np.array([[float(v) for v in row] for row in rows[1:]])
+    assert rows[0] == ["df/da", "df/db"] and back.shape == r.values["grad"].shape
+    assert np.array_equal(back, r.values["grad"])  # every bit, every row, in order
+    if writer == "repr":  # (orjson writes 1e16 where repr writes 1e+16: the same float)
+        assert all(v == render.exact(float(v)) for row in rows[1:] for v in row)
+
+
+def test_csv_of_non_finite_numbers():
+    r = Result(Command.perex, "w", ["a"], Rows(3), {"grad": np.array([[np.nan], [np.inf],
+                                                                      [-np.inf]])},
+               params={"a": None})
+    assert _csv(r) == [["df/da"], ["nan"], ["inf"], ["-inf"]]

@@ -126,11 +126,9 @@ def _json(tmp: str, document, rows, arrays, main: str) -> None:
         f.write("\n")
 
 
-def _csv(tmp: str, document, rows, arrays, main: str) -> None:
-    import csv
-
+def _csv(tmp: str, document, text, arrays, main: str) -> None:
     with open(tmp, "w", newline="") as f:
-        csv.writer(f, lineterminator="\n").writerows(rows())
+        f.writelines(text())
 
 
 def _npy(tmp: str, document, rows, arrays, main: str) -> None:
@@ -147,9 +145,10 @@ WRITERS = {".json": _json, ".csv": _csv, ".npy": _npy, ".npz": _npz}
 assert tuple(WRITERS) == OUT_SUFFIXES
 
 
-def write_out(path: str, document, rows, arrays, main: str) -> None:
-    """Write results to ``path`` by its suffix. ``document``, ``rows`` and ``arrays`` are
+def write_out(path: str, document, text, arrays, main: str) -> None:
+    """Write results to ``path`` by its suffix. ``document``, ``text`` and ``arrays`` are
     callables, so only the form that is written is ever built: the JSON document, the
-    CSV rows (an iterator), or the arrays (``.npy`` takes the one named ``main``)."""
+    CSV text (an iterator of blocks), or the arrays (``.npy`` takes the one named
+    ``main``)."""
     writer = WRITERS[os.path.splitext(path)[1].lower()]
-    write_atomic(path, lambda tmp: writer(tmp, document, rows, arrays, main))
+    write_atomic(path, lambda tmp: writer(tmp, document, text, arrays, main))

@@ -152,6 +152,10 @@ class Result:
     def labels(self) -> list[str]:
         return [entry_label(self.coordinates, key) for key in self.keys()]
 
+    def columns(self) -> list:
+        """Every entry as a column over all rows (arrays), in display order."""
+        return [self.spec.value(self, slice(None), key) for key in self.keys()]
+
     def json_item(self, i: int, leaf: Callable[[Any, str], Any]) -> dict:
         """The JSON fields of row i (without ``at``); ``leaf(array, what)`` converts."""
         return self.spec.json(self, lambda name: _row(self.values[name], i), leaf)
@@ -229,8 +233,9 @@ def _combos(n: int, k: int) -> list[list[int]]:
 
 
 def _f_or(partial: Callable) -> Callable:
-    """An entry's value: f for key ``[]``, ``partial(result, i, key)`` otherwise."""
-    def value(r: Result, i: int, key):
+    """An entry's value: f for key ``[]``, ``partial(result, i, key)`` otherwise. Every
+    value function takes a row ``i`` or ``slice(None)`` (the column of every row)."""
+    def value(r: Result, i, key):
         return r.values["value"][i] if not key and not isinstance(key, dict) else \
             partial(r, i, key)
     return value
@@ -242,9 +247,9 @@ def _grad_keys(r: Result) -> list:
                    for key in ([[0] * k] if r.scalar else _combos(n, k))]
 
 
-def _grad_value(r: Result, i: int, key):
-    d = r.values["derivatives"][len(key)][i]
-    return d if r.scalar else d[tuple(key)]
+def _grad_value(r: Result, i, key):
+    d = r.values["derivatives"][len(key)]
+    return d[i] if r.scalar else d[(i, *key)]
 
 
 def _grad_json(r: Result, get, leaf) -> dict:
@@ -259,10 +264,10 @@ def _hessian_keys(r: Result) -> list:
     return [[]] + ([{"hvp": i} for i in range(n)] if r.hvp is not None else _combos(n, 2))
 
 
-def _hessian_value(r: Result, i: int, key):
+def _hessian_value(r: Result, i, key):
     if isinstance(key, dict):
-        return r.values["hvp"][i][key["hvp"]]
-    return r.values["hessian"][i][tuple(key)]
+        return r.values["hvp"][i, key["hvp"]]
+    return r.values["hessian"][(i, *key)]
 
 
 def _hessian_main(r: Result) -> str:
@@ -313,7 +318,7 @@ SPECS: dict[Command, Spec] = {
     ),
     Command.perex: Spec(
         keys=lambda r: [[j] for j in range(len(r.coordinates))],
-        value=lambda r, i, key: r.values["grad"][i][key[0]],
+        value=lambda r, i, key: r.values["grad"][i, key[0]],
         json=_perex_json,
         plain=lambda r, i: [r.values["grad"][i]],
         arrays=lambda r: {"grad": r.values["grad"]},

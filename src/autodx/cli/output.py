@@ -61,12 +61,12 @@ def emit(result, sink: Sink) -> None:
         stderr(f"warning: {w}")
     if out:
         outfile.write_out(out, lambda: render.document(result),
-                          lambda: render.csv_rows(result), result.arrays,
+                          lambda: render.csv_text(result), result.arrays,
                           result.main_array())
         count = result.rows.count
         stderr(f"wrote {count} result{'s' if count != 1 else ''} to {out}")
         return
-    _stdout(fmt, lambda: render.document(result), lambda: render.csv_rows(result),
+    _stdout(fmt, lambda: render.document(result), lambda: render.csv_text(result),
             lambda: render.plain(result, sink.digits),
             lambda width: render.table(result, width, sink.digits))
 
@@ -84,12 +84,12 @@ def emit_formulas(result, sink: Sink) -> None:
             lambda: render.formula_lines(result), lambda width: render.formula_table(result))
 
 
-def _stdout(fmt: Format, document, csv_rows, plain, table) -> None:
+def _stdout(fmt: Format, document, csv_text, plain, table) -> None:
     """The one place a format is chosen for stdout; each form is built only if used.
     A stdout that cannot take the results (a full disk, /dev/full) is one error line."""
     check_stdout(None)
     try:
-        _write_stdout(fmt, document, csv_rows, plain, table)
+        _write_stdout(fmt, document, csv_text, plain, table)
         sys.stdout.flush()
     except BrokenPipeError:
         raise
@@ -99,15 +99,13 @@ def _stdout(fmt: Format, document, csv_rows, plain, table) -> None:
                           f"{e.strerror or e}") from None
 
 
-def _write_stdout(fmt: Format, document, csv_rows, plain, table) -> None:
+def _write_stdout(fmt: Format, document, csv_text, plain, table) -> None:
     if fmt is Format.json:
         import json
 
         sys.stdout.write(json.dumps(document(), indent=2, allow_nan=False) + "\n")
     elif fmt is Format.csv:
-        import csv
-
-        csv.writer(sys.stdout, lineterminator="\n").writerows(csv_rows())
+        sys.stdout.writelines(csv_text())
     elif fmt is Format.plain:
         sys.stdout.write("".join(line + "\n" for line in plain()))
     else:
