@@ -295,6 +295,33 @@ def csv_memory_row(paths: dict, csv_rows: int, rows: list, folder: str):
                  f"{seconds:.1f} s; output rows complete and in order: {ok}"))
 
 
+def csv_speed_row(paths: dict, csv_rows: int, rounds: int, rows: list, folder: str):
+    """perex from the big CSV to CSV on stdout, against numpy.loadtxt reading the same
+    file, interleaved in the same rounds (issue: at most 3x, every row, exact floats)."""
+    import numpy as np
+
+    out = os.path.join(folder, "g.csv")
+    command = ["bash", "-c", " ".join(AUTODX + ["perex", f"'{TD}'", "--wrt", "theta", "--at",
+                                                "theta=[0.1,-0.1,0]", "--data",
+                                                paths["td_csv"], "--format", "csv", ">",
+                                                out])]
+    loadtxt = [PY, "-c", f"import numpy; numpy.loadtxt({paths['td_csv']!r}, delimiter=',', "
+                         "skiprows=1)"]
+    t = interleaved({"perex csv": (command, fresh_cache), "loadtxt": (loadtxt, dict)},
+                    max(1, rounds // 2))
+    _, rss, _ = timed(command, fresh_cache())
+    got = np.loadtxt(out, delimiter=",", skiprows=1)
+    data = np.loadtxt(paths["td_csv"], delimiter=",", skiprows=1, max_rows=1000)
+    p, s, r = data[:, :3], data[:, 3:6], data[:, 6]
+    theta = np.array([0.1, -0.1, 0.0])
+    want = -2 * (r + s @ theta - p @ theta)[:, None] * p
+    ok = got.shape == (csv_rows, 3) and np.allclose(got[:1000], want, rtol=1e-12)
+    rows.append((f"`perex` TD loss, {csv_rows:,}-row CSV to CSV on stdout", t["perex csv"],
+                 t["loadtxt"], 3.0,
+                 f"baseline: numpy.loadtxt of the same file; max RSS {rss:.0f} MiB; every "
+                 f"row present, in order, exact: {ok}"))
+
+
 # ---------------------------------------------------------------- report
 
 def machine() -> str:
@@ -379,6 +406,7 @@ def main() -> None:
         print("batches ...", flush=True)
         batch_rows(t, paths, rounds, rows, folder)
         csv_memory_row(paths, csv_rows, rows, folder)
+        csv_speed_row(paths, csv_rows, rounds, rows, folder)
         print("order sweep ...", flush=True)
         sweep = order_sweep(args.quick)
     finally:
