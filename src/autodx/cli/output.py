@@ -109,7 +109,7 @@ def _write_stdout(fmt: Format, document, csv_text, plain, table) -> None:
     elif fmt is Format.plain:
         sys.stdout.write("".join(line + "\n" for line in plain()))
     else:
-        _print_table(table)
+        print_table(table)
 
 
 def table_width() -> int | None:
@@ -123,7 +123,7 @@ def table_width() -> int | None:
     return int(columns) if columns.isdigit() and int(columns) > 0 else None
 
 
-def _print_table(table) -> None:
+def print_table(table) -> None:
     """A table for a person: on a terminal, in its width and colours; elsewhere as
     plain text, each line without the spaces that pad it."""
     from rich.console import Console
