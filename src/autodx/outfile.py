@@ -21,12 +21,14 @@ OUT_SUFFIXES = (".json", ".csv", ".npy", ".npz")
 _TRIES = 100  # names tried for the temporary file, as tempfile.mkstemp does
 
 
-def check_out(path: str | None, data: str | None = None) -> None:
+def check_out(path: str | None, data: str | None = None,
+              suffixes: tuple[str, ...] = OUT_SUFFIXES) -> None:
     """Reject an --out path that cannot be written, before any work is done.
 
     Args:
         path: the --out path, or None.
         data: the --data path, or None: --out must not name the same file.
+        suffixes: the file types the command writes.
 
     Example:
         >>> check_out("results.json")
@@ -34,9 +36,9 @@ def check_out(path: str | None, data: str | None = None) -> None:
     if path is None:
         return
     suffix = os.path.splitext(path)[1].lower()
-    if suffix not in OUT_SUFFIXES:
+    if suffix not in suffixes:
         raise InputError(f"--out {path}: unknown file type {suffix or '(none)'}; use one of "
-                         f"{', '.join(OUT_SUFFIXES)}")
+                         f"{', '.join(suffixes)}")
     target = os.path.realpath(path)
     folder = os.path.dirname(target)
     if os.path.isdir(target):

@@ -381,7 +381,7 @@ def csv_text(r: Result) -> Iterator[str]:
     columns = (_point_columns(r) if with_points else []) + \
         [np.asarray(c, dtype=np.float64).reshape(r.rows.count, -1) for c in r.columns()]
     for start in range(0, r.rows.count, CSV_BLOCK):
-        yield _csv_block(np.hstack([c[start:start + CSV_BLOCK] for c in columns]) + 0.0)
+        yield csv_block(np.hstack([c[start:start + CSV_BLOCK] for c in columns]) + 0.0)
 
 
 def _point_columns(r: Result) -> list[np.ndarray]:
@@ -396,7 +396,7 @@ def _point_columns(r: Result) -> list[np.ndarray]:
     return out
 
 
-def _csv_block(block: np.ndarray) -> str:
+def csv_block(block: np.ndarray) -> str:
     """Lines of comma-separated numbers, each the shortest text of its float64."""
     if block.size and np.isfinite(block).all():
         try:
