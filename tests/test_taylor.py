@@ -87,8 +87,11 @@ def _coefficients(text: str, order: int, **env):
 
 def test_diff_and_a_vector_function_of_a_scalar_have_no_rule():
     # the engine catches NoRule and falls back to jet, then to nested forward mode
-    with pytest.raises(taylor.NoRule, match="diff"):
-        _coefficients("diff(x**2, x)", 3, x=0.5)
+    with pytest.raises(taylor.NoRule, match="diff"):  # a diff in another direction
+        _coefficients("diff(x**2*y, y)", 3, x=0.5, y=2.0)
+    # along the Taylor variable, diff shifts the series: d/dx x^3 = 3x^2
+    c = _coefficients("diff(x**3, x)", 3, x=0.5)
+    assert [float(v) for v in c] == pytest.approx([0.75, 3.0, 3.0, 0.0])
     with pytest.raises(taylor.NoRule, match="sum of a scalar"):
         _coefficients("sum(x)", 3, x=0.5)
 

@@ -21,6 +21,90 @@ class Info:
 
     variables: dict[str, int] = field(default_factory=dict)
     vectors: dict[str, str] = field(default_factory=dict)
+    cost: "Cost | None" = field(default=None, repr=False)  # see measure()
+
+
+# What a tree may cost before anything is traced (see docs/checking.md, "Limits"): the
+# nodes of the program JAX will trace, helpers expanded and diff(e, v, n) counted 2^n
+# times (nested forward mode), and its depth (Python frames while tracing).
+MAX_SIZE = 20_000
+MAX_EXPANDED_DEPTH = 1_000
+_NO_LOOP = frozenset({"sum", "dot", "abs", "sign", "floor", "ceiling", "round",
+                      "stop_gradient", "min", "max"})
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What tracing a tree will cost, measured on the tree without building anything.
+
+    ``size``: nodes with every helper call expanded and ``diff(e, v, n)`` counted 2^n
+    times; ``depth``: the deepest path, helpers expanded; ``loops``: the Taylor-mode
+    recurrences (a ``lax.fori_loop`` each, which XLA compiles one by one); ``diff``:
+    the deepest nesting of diff orders.
+    """
+
+    size: int = 1
+    depth: int = 1
+    loops: int = 0
+    diff: int = 0
+
+
+def measure(tree: Node, helpers: dict[str, Helper]) -> Cost:
+    """The :class:`Cost` of ``tree``; each helper's body is measured once (memoised), so
+    a chain of helpers that each call the next twice is measured in linear time.
+
+    Example:
+        >>> from autodx.parse import parse
+        >>> measure(parse("sin(x) + diff(x**3, x, 2)"), {})
+        Cost(size=16, depth=4, loops=2, diff=2)
+    """
+    memo: dict[str, Cost] = {}
+
+    def walk(node: Node) -> Cost:
+        if isinstance(node, (Num, Name, Index)):
+            return Cost()
+        if isinstance(node, Neg):
+            return _above(walk(node.operand))
+        if isinstance(node, Bin):
+            loop = node.op == "/" and not isinstance(node.right, Num) or node.op == "**" \
+                and not (isinstance(node.right, Num) and node.right.value in (0, 1, 2))
+            return _above(walk(node.left), walk(node.right), loops=int(loop))
+        assert isinstance(node, Call), node
+        if node.func == "diff":
+            n = int(node.args[2].value) if len(node.args) > 2 else 1
+            inner = walk(node.args[0])
+            return Cost(min(1 + inner.size * 2 ** n, 10 ** 18), inner.depth + 1,
+                        inner.loops, inner.diff + n)
+        args = [walk(a) for a in node.args]
+        if node.func not in helpers:
+            return _above(*args, loops=int(node.func not in _NO_LOOP))
+        if node.func not in memo:
+            memo[node.func] = walk(helpers[node.func].body)
+        body = memo[node.func]
+        top = _above(*args)
+        return Cost(min(top.size + body.size, 10 ** 18), top.depth + body.depth,
+                    top.loops + body.loops, max(top.diff, body.diff))
+
+    return walk(tree)
+
+
+def _above(*parts: Cost, loops: int = 0) -> Cost:
+    """A node over ``parts``."""
+    return Cost(min(1 + sum(p.size for p in parts), 10 ** 18),
+                1 + max((p.depth for p in parts), default=0),
+                loops + sum(p.loops for p in parts), max((p.diff for p in parts), default=0))
+
+
+def _check_cost(cost: Cost, source: str) -> None:
+    if cost.size > MAX_SIZE:
+        raise ExpressionError(f"it expands to {cost.size:,} nodes (helpers written out, "
+                              f"diff(e, v, n) counted 2^n times), over the limit of "
+                              f"{MAX_SIZE:,}: call helpers fewer times, or lower the diff "
+                              "orders", None, source)
+    if cost.depth > MAX_EXPANDED_DEPTH:
+        raise ExpressionError(f"it nests {cost.depth:,} levels deep with its helpers "
+                              f"written out, over the limit of {MAX_EXPANDED_DEPTH:,}",
+                              None, source)
 
 
 def analyze(tree: Node, helpers: dict[str, Helper], source: str = "expression") -> Info:
@@ -44,6 +128,8 @@ def analyze(tree: Node, helpers: dict[str, Helper], source: str = "expression") 
     """
     info = Info()
     _Walker(info, helpers).walk(tree, frozenset(), source, ())
+    info.cost = measure(tree, helpers)
+    _check_cost(info.cost, source)
     return info
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import batch, data, engine, limits, noise, parse as P, taylor
+from . import batch, data, engine, limits, noise, parse as P, partial, taylor
 from .compile import compile_tree
 from .data import DataPlan, Plan, PointsPlan
 from .errors import ExpressionError, InputError
@@ -80,6 +80,14 @@ class Coords:
     def scalar(self) -> bool:
         """One scalar variable: derivatives are numbers, by Taylor mode."""
         return len(self.names) == 1 and self.sizes[0] is None
+
+    def entry(self, i: int) -> tuple[str, int | None]:
+        """The variable and entry (None for a scalar) of flat coordinate ``i``."""
+        for name, size in zip(self.names, self.sizes):
+            if i < (1 if size is None else size):
+                return name, None if size is None else i
+            i -= 1 if size is None else size
+        raise IndexError(i)
 
     def flat(self, env: dict):
         import jax.numpy as jnp
@@ -162,6 +170,7 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
     coords = Coords.of(check_wrt(expr, wrt), rows.layout)
     if coords.scalar:
         name = coords.names[0]
+        limits.check_taylor(expr.info.cost.loops, order)
         run = engine.scalar_derivatives(lambda x, env: expr.fun({**env, name: x}), order,
                                         _series(expr, name))
 
@@ -169,7 +178,7 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
             out = run(env[name], env)
             return {"value": out[0], "derivatives": {k: out[k] for k in range(1, order + 1)}}
     else:
-        _check_tensor(coords.n, order)
+        _check_tensor(coords.n, order, expr.info.cost.size)
         run = engine.tensor_derivatives(lambda x, env: expr.fun(coords.merge(x, env)), order)
 
         def row(env):
@@ -191,12 +200,12 @@ def _series(expr: Expression, name: str) -> Callable:
     return series
 
 
-def _check_tensor(n: int, order: int) -> None:
+def _check_tensor(n: int, order: int, size: int = 1) -> None:
     try:
-        engine.check_tensor_size(n, order)
+        engine.check_tensor_size(n, order, size)
     except ValueError as e:
-        raise InputError(f"--order {order}: {e}; use jvp-partial for single entries, or "
-                         "--wrt to differentiate fewer variables") from None
+        raise InputError(f"--order {order}: {e}; use jvp-partial for single entries, "
+                         "--wrt to differentiate fewer variables, or a lower --order") from None
 
 
 def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
@@ -227,13 +236,22 @@ def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
 
 def jvp_partial_rows(expr: Expression, rows: Plan, indices: str | Sequence, wrt=None,
                      precision: int = 64, progress=None) -> Result:
-    """One mixed partial at every row, by nested jvps with one-hot tangents."""
+    """One mixed partial at every row, in nilpotent arithmetic on the tree (see
+    :mod:`autodx.partial`), or where that has no rule by nested one-hot jvps."""
     coords = Coords.of(check_wrt(expr, wrt), rows.layout)
     idx = resolve_indices(indices, coords.labels)
-    run = engine.jvp_partial(lambda x, env: expr.fun(coords.merge(x, env)), idx)
+    directions = [coords.entry(i) for i in idx]
+    nested = engine.jvp_partial(lambda x, env: expr.fun(coords.merge(x, env)), idx)
+
+    def run(env):
+        try:  # nilpotent arithmetic on the tree: work 3^k at most, program linear in k
+            return partial.mixed_partial(expr.tree, expr.helpers, env, directions)
+        except taylor.NoRule:  # nested jvps: 2^k evaluations, a program 2^k long
+            limits.check_nested_partial(len(idx), expr.info.cost.size)
+            return nested(coords.flat(env), env)
 
     def row(env):
-        value, d = run(coords.flat(env), env)
+        value, d = run(env)
         return {"value": value, "partial": d}
     values = _run(expr, rows, row, precision, progress,
                   key=["jvp-partial", coords.names, idx])

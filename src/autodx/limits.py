@@ -12,7 +12,9 @@ from . import data
 from .errors import InputError
 
 MAX_ORDER = {64: 150, 32: 30}
-MAX_PARTIAL_ORDER = 16  # nested forward mode costs 2^k evaluations for k indices
+MAX_PARTIAL_ORDER = 16
+MAX_NESTED_WORK = 200_000  # traced nodes of jvp-partial by nested jvps
+MAX_TAYLOR_LOOPS = 60  # fori_loops in one Taylor-mode program (see check_taylor)
 # How far a number may be from the exact value before --check says it disagrees, and
 # before grad warns that rounding noise has reached a high derivative: (relative, absolute)
 TOLERANCE = {64: (1e-8, 1e-12), 32: (1e-3, 1e-5)}
@@ -56,6 +58,27 @@ def check_order(order: int, precision: int = 64) -> None:
     if not 1 <= order <= top:
         raise InputError(f"--order {order} is out of range: use 1 to {top}"
                          f" (at --precision {precision})")
+
+
+def check_taylor(loops: int, order: int) -> None:
+    """Taylor mode runs each recurrence (sin, exp, division, ...) as a ``lax.fori_loop``,
+    which XLA compiles one by one (about 0.1 s each, more when there are many): refuse
+    an expression with more of them than compile in a few seconds."""
+    if loops > MAX_TAYLOR_LOOPS:
+        raise InputError(f"--order {order}: the expression needs {loops:,} Taylor-mode "
+                         f"recurrences (sin, exp, division, powers, ... with helpers "
+                         f"written out), over the limit of {MAX_TAYLOR_LOOPS}: simplify "
+                         "it, or give two variables to --wrt (no Taylor mode)")
+
+
+def check_nested_partial(k: int, size: int) -> None:
+    """Nested jvps (jvp-partial where nilpotent arithmetic has no rule) trace a program
+    about 2^k times the expression's size: refuse one past MAX_NESTED_WORK nodes."""
+    if size * 2 ** k > MAX_NESTED_WORK:
+        raise InputError(f"--indices: {k} indices by nested forward mode (this expression "
+                         f"has a construct nilpotent arithmetic lacks: diff(), min/max, "
+                         f"...) costs about {size:,} x 2^{k} = {size * 2 ** k:,} operations, "
+                         f"over the limit of {MAX_NESTED_WORK:,}: use fewer indices")
 
 
 def check_wrt(variables: list[str], wrt: Sequence[str] | str | None) -> list[str]:
@@ -118,5 +141,5 @@ def resolve_indices(text: str | Sequence, labels: list[str]) -> list[int]:
         raise InputError("--indices is empty: give one or more, as in --indices 0,2")
     if len(out) > MAX_PARTIAL_ORDER:
         raise InputError(f"--indices: {len(out)} indices is an order above "
-                         f"{MAX_PARTIAL_ORDER} (nested forward mode costs 2^k)")
+                         f"{MAX_PARTIAL_ORDER}")
     return out

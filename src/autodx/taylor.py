@@ -8,11 +8,14 @@ recurrences run in ``lax.fori_loop``: the traced program has the same size at or
 and at order 100 and compiles in about the same time, where ``jax.experimental.jet``
 unrolls every recurrence (minutes at order 50).
 
-A construct without a rule here (``diff``) raises :class:`NoRule`, and the engine
-falls back to ``jet``, then to nested forward mode, which are slower but exact.
+``diff(e, t, n)`` along the Taylor variable is e's series shifted by n. A construct
+without a rule here (a diff in another variable, a function without a Taylor rule)
+raises :class:`NoRule`, and the engine falls back to ``jet``, then to nested forward
+mode, which are slower but exact.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ._jax import jax
@@ -23,7 +26,7 @@ from . import series as S
 from .compile import binary_op
 from .registry import Function, Missing
 from .series import NoRule
-from .tree import Interpreter
+from .tree import Interpreter, Scope
 
 __all__ = ["NoRule", "T", "taylor_coefficients"]
 
@@ -49,13 +52,25 @@ def taylor_coefficients(tree: P.Node, helpers: dict[str, P.Helper], env: dict, v
         [1.0, 2.0, 2.0, 1.333333]
     """
     x0 = jnp.asarray(env[var])
-    series = jnp.concatenate([x0[None], jnp.ones((min(order, 1),), x0.dtype),
-                              jnp.zeros((max(order - 1, 0),), x0.dtype)])
-    out = _Eval(helpers).run(tree, {**env, var: T(series)})
+    out = _Eval(helpers).run(tree, {**env, var: _Var.at(x0, order)})
     if isinstance(out, T):
         return out.c
     out = jnp.asarray(out)
     return S.first(out.astype(x0.dtype), order + 1)
+
+
+class _Var(T):
+    """The Taylor variable itself, t0 + t: the one series that ``diff`` may shift."""
+
+    @staticmethod
+    def at(x0: jax.Array, order: int) -> "_Var":
+        return _Var(jnp.concatenate([x0[None], jnp.ones((min(order, 1),), x0.dtype),
+                                     jnp.zeros((max(order - 1, 0),), x0.dtype)]))
+
+
+class _Held:
+    """A series that a ``diff`` in the Taylor variable must hold fixed: Taylor mode
+    cannot (it moves every series at once), so reaching one means no rule here."""
 
 
 def _series(v, like: jax.Array) -> jax.Array:
@@ -107,5 +122,29 @@ class _Eval(Interpreter):
         like = next(a.c for a in args if isinstance(a, T))
         return T(fn.taylor(*(_series(a, like) for a in args)))
 
-    def diff(self, node: P.Call, scope):
-        raise NoRule("diff() inside Taylor mode")
+    def variable(self, name: str, scope: Scope):
+        value = scope[name]
+        if isinstance(value, _Held):
+            raise NoRule(f"diff() holds {name} fixed while the Taylor variable moves it")
+        return value
+
+    def diff(self, node: P.Call, scope: Scope):
+        """diff(e, t, n) along the Taylor variable t is e's series shifted by n: the
+        coefficients of e at order k + n, c'[j] = c[j + n] (j + n)! / j!, exact, and as
+        cheap as order k + n. A diff in another variable (another direction), or one
+        that must hold fixed something that moves with t, has no rule here: the engine
+        falls back to jet, then to nested forward mode."""
+        var = node.args[1].id
+        n = int(node.args[2].value) if len(node.args) > 2 else 1
+        here = self.variable(var, scope)
+        if not isinstance(here, _Var):
+            raise NoRule(f"diff() in {var}, which is not the Taylor variable")
+        k = here.order
+        held = Scope(*({name: _Held() if isinstance(v, T) else v for name, v in part.items()}
+                       for part in (scope.variables, scope.params)))
+        inner = self.eval(node.args[0], held.bind(var, _Var.at(here.c[0], k + n)))
+        if not isinstance(inner, T):
+            return inner if n == 0 else jnp.zeros_like(jnp.asarray(inner, here.c.dtype))
+        ratio = [float(math.factorial(j + n) // math.factorial(j)) for j in range(k + 1)]
+        ratio = jnp.asarray(ratio, inner.c.dtype).reshape((k + 1,) + (1,) * (inner.c.ndim - 1))
+        return T(inner.c[n:n + k + 1] * ratio)

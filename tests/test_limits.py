@@ -1,0 +1,132 @@
+"""Any input answers or refuses quickly: the cost of a tree is measured before tracing.
+
+Each case ran for minutes or gigabytes before the cost measures (issue 12, "Limits").
+Oracles: sympy's derivatives, and closed forms.
+"""
+from __future__ import annotations
+
+import math
+
+import pytest
+import sympy as sp
+
+from conftest import assert_user_error, cli
+
+from autodx import analyze, parse
+
+
+def _chain(n: int) -> list[str]:
+    """n helpers, each calling the next twice: the expanded tree has 2^n leaves."""
+    defs = [f"f{i}(u) = f{i + 1}(u) * f{i + 1}(u + 1)" for i in range(1, n)]
+    return defs + [f"f{n}(u) = sin(u)"]
+
+
+def test_measure_expands_helpers_without_building_the_tree():
+    tree, helpers, info = parse.parse_expression("x", ())
+    helpers = {h.name: h for h in map(parse.parse_def, _chain(40))}
+    cost = analyze.measure(parse.parse("f1(x)"), helpers)
+    assert cost.size > 2 ** 40 and cost.loops == 2 ** 39
+
+
+def test_chained_helpers_are_refused_by_their_expanded_size():
+    args = ["grad", "f1(x)", "--at", "0.5"]
+    for d in _chain(13):
+        args += ["--def", d]
+    assert_user_error(cli(*args), "expands to", "over the limit of 20,000")
+
+
+def test_a_small_chain_still_answers():
+    args = ["grad", "f1(x)", "--at", "0.5", "--format", "json"]
+    for d in _chain(3):
+        args += ["--def", d]
+    u = 0.5
+    expected = math.sin(u) * math.sin(u + 1) * math.sin(u + 1) * math.sin(u + 2)
+    assert cli(*args).json()["results"][0]["value"] == pytest.approx(expected, rel=1e-13)
+
+
+def test_nested_diff_past_the_size_limit_is_refused():
+    run = cli("grad", "diff(diff(diff(sin(x),x,5),x,5),x,5)", "--at", "0.5")
+    assert_user_error(run, "diff(e, v, n) counted 2^n times", "over the limit of 20,000")
+
+
+def _derivatives(run) -> dict:
+    return {int(k): v for k, v in run.json()["results"][0]["derivatives"].items()}
+
+
+def test_diff_along_the_taylor_variable_is_a_shifted_series():
+    # d^k/dx^k of diff(sin(x), x, 10) is sin^(10 + k)(x) = sin(x + (10 + k) pi/2)
+    d = _derivatives(cli("grad", "diff(sin(x),x,10)", "--order", "20", "--at", "0.5",
+                         "--format", "json"))
+    for k in range(1, 21):
+        assert d[k] == pytest.approx(math.sin(0.5 + (10 + k) * math.pi / 2), rel=1e-12, abs=1e-13)
+
+
+def test_diff_in_another_variable_inside_taylor_mode_stays_exact():
+    x, y = sp.symbols("x y")
+    f = sp.diff(sp.sin(x * y) * x, y, 2) * sp.exp(x)
+    d = _derivatives(cli("grad", "diff(sin(x*y)*x, y, 2)*exp(x)", "--wrt", "x", "--order", "4",
+                         "--at", "x=0.3,y=0.7", "--format", "json"))
+    for k in range(1, 5):
+        want = float(sp.diff(f, x, k).subs({x: 0.3, y: 0.7}))
+        assert d[k] == pytest.approx(want, rel=1e-10)
+
+
+def test_diff_holding_a_moving_parameter_falls_back_exactly():
+    # h(u) = diff(u*x, x): u is held fixed, though it moves with x: d/dx = u = x
+    d = _derivatives(cli("grad", "h(x)", "--def", "h(u) = diff(u*x**2, x)", "--order", "2",
+                         "--at", "0.5", "--format", "json"))
+    assert d[1] == pytest.approx(4 * 0.5) and d[2] == pytest.approx(4.0)
+
+
+def test_too_many_taylor_recurrences_are_refused():
+    # 199 nested sin: 13 s of compiling before, one fori_loop per sin
+    run = cli("grad", "sin(" * 199 + "x" + ")" * 199, "--order", "3", "--at", "0.5")
+    assert_user_error(run, "--order 3", "Taylor-mode recurrences", "over the limit")
+
+
+def test_tensor_orders_count_in_the_cost():
+    run = cli("grad", "sin(x*y*z)", "--order", "12", "--at", "x=1,y=2,z=3")
+    assert_user_error(run, "--order 12", "531,441 entries", "jvp-partial", "--wrt")
+
+
+X = [0.9, 1.1, 0.7, 1.3, 0.6, 1.2]
+
+
+def _sympy_partial(expr, symbols, indices, at):
+    d = expr
+    for i in indices:
+        d = sp.diff(d, symbols[i])
+    return float(d.subs(dict(zip(symbols, at))))
+
+
+@pytest.mark.parametrize("text, indices", [
+    ("sin(prod(x))", [0, 1, 2, 3, 4, 5]),
+    ("sin(prod(x))", [0, 0, 1, 1, 2]),
+    ("exp(x[0]*x[1]) / (1 + x[2]**2) + sqrt(x[3]) * log(x[4])", [0, 1, 1, 2, 3, 4]),
+    ("tanh(dot(x, x)) * x[5]**3", [5, 5, 0, 1]),
+    ("norm(x) ** 2.5", [0, 1, 2]),
+])
+def test_jvp_partial_in_nilpotent_arithmetic_matches_sympy(text, indices):
+    xs = sp.symbols("x0:6")
+    v = sp.Matrix(xs)
+    expr = {
+        "sin(prod(x))": sp.sin(sp.prod(xs)),
+        "exp(x[0]*x[1]) / (1 + x[2]**2) + sqrt(x[3]) * log(x[4])":
+            sp.exp(xs[0] * xs[1]) / (1 + xs[2] ** 2) + sp.sqrt(xs[3]) * sp.log(xs[4]),
+        "tanh(dot(x, x)) * x[5]**3": sp.tanh(v.dot(v)) * xs[5] ** 3,
+        "norm(x) ** 2.5": sp.sqrt(v.dot(v)) ** sp.Rational(5, 2),
+    }[text]
+    run = cli("jvp-partial", text, "--indices", ",".join(map(str, indices)),
+              "--at", f"x=[{','.join(map(str, X))}]", "--format", "json")
+    got = run.json()["results"][0]["partial"]
+    assert got == pytest.approx(_sympy_partial(expr, xs, indices, X), rel=1e-10)
+
+
+def test_jvp_partial_with_helpers_scalars_and_stop_gradient():
+    x, y = sp.symbols("x y")
+    expr = (x * y - 1) ** 2 * sp.sin(y) + x ** 3  # stop_gradient(x*y) contributes 0
+    run = cli("jvp-partial", "L(x) * sin(y) + x**3 + stop_gradient(x*y)**2",
+              "--def", "L(u) = (u*y - 1)**2", "--indices", "x,y,y", "--at", "x=0.4,y=1.3",
+              "--format", "json")
+    want = float(sp.diff(expr, x, y, y).subs({x: 0.4, y: 1.3}))
+    assert run.json()["results"][0]["partial"] == pytest.approx(want, rel=1e-10)
