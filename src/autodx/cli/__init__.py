@@ -6,12 +6,13 @@ import time, so ``autodx --help`` and ``autodx --version`` stay fast.
 - :mod:`.options`: the options the commands share;
 - :mod:`.commands`: one small function per command;
 - :mod:`.output`: writing results, warnings and the progress bar;
-- :mod:`.cache`: ``autodx cache info | clear``.
+- :mod:`.cache`: ``autodx cache info | clear``;
+- :mod:`.series`, :mod:`.plot`: the Taylor polynomial, and plots.
 """
 from __future__ import annotations
 
 from .app import app
-from . import cache, commands  # noqa: F401  (register the commands on app)
+from . import cache, commands, plot, series  # noqa: F401  (register the commands)
 
 __all__ = ["app", "main"]
 
