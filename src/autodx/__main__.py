@@ -1,3 +1,3 @@
-from autodx.cli import main
+from autodx.client import main
 
 main()

@@ -7,16 +7,21 @@ import time, so ``autodx --help`` and ``autodx --version`` stay fast.
 - :mod:`.commands`: one small function per command;
 - :mod:`.output`: writing results, warnings and the progress bar;
 - :mod:`.cache`: ``autodx cache info | clear``;
-- :mod:`.series`, :mod:`.plot`: the Taylor polynomial, and plots.
+- :mod:`.functions`: ``autodx functions``, the vocabulary of the expression language;
+- :mod:`.server`: ``autodx server start | stop | status``;
+- :mod:`.shell`: ``autodx shell``.
+
+The ``autodx`` console script is :func:`autodx.client.main`, which forwards a command
+to a running server before any of this is imported; :func:`main` here runs in-process.
 """
 from __future__ import annotations
 
 from .app import app
-from . import cache, commands, plot, series  # noqa: F401  (register the commands)
+from . import cache, commands, functions, plot, series, server, shell  # noqa: F401  (register)
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """The ``autodx`` console script."""
+    """Run the command of ``sys.argv`` in this process."""
     app()
