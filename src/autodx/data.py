@@ -22,13 +22,18 @@ _NAME_RE = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*=(.*)", re.DOTALL)
 Point = dict  # variable name -> np.ndarray (0-d or 1-d)
 
 
+def natural(name: str) -> list:
+    """A sort key that puts x2 before x10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def split_top(text: str) -> list[str]:
-    """Split on commas that are not inside brackets."""
+    """Split on commas that are not inside brackets or parentheses (``atan2(1,2)``)."""
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
-        if ch == "[":
+        if ch in "[(":
             depth += 1
-        elif ch == "]":
+        elif ch in "])":
             depth -= 1
         elif ch == "," and depth == 0:
             parts.append(text[start:i])
@@ -38,19 +43,67 @@ def split_top(text: str) -> list[str]:
 
 
 def parse_value(text: str, where: str) -> np.ndarray:
-    """``1.5`` -> 0-d array, ``[1, 2, 3]`` -> 1-d array; anything else is an InputError."""
+    """``1.5`` -> 0-d array, ``[1, 2, 3]`` -> 1-d array; a constant expression (``pi/2``,
+    ``[pi, 2*pi]``) is read by the safe parser; anything else is an InputError."""
     body = text.strip()
     if body.startswith("[") and body.endswith("]"):
-        items = body[1:-1].split(",") if body[1:-1].strip() else []
+        items = split_top(body[1:-1]) if body[1:-1].strip() else []
         if not items:
             raise InputError(f"{where}: the vector {body} is empty")
-        bad = [s for s in items if not _NUMBER_RE.fullmatch(s)]
-        if bad:
-            raise InputError(f"{where}: {bad[0].strip()!r} in {body} is not a number")
-        return np.array([float(s) for s in items])
-    if _NUMBER_RE.fullmatch(body):
-        return np.array(float(body))
-    raise InputError(f"{where}: {body!r} is not a number or a vector like [1,2,3]")
+        return np.array([_scalar(s, where, body) for s in items])
+    return np.array(_scalar(body, where))
+
+
+def _scalar(text: str, where: str, vector: str | None = None) -> float:
+    """A number (the fast path: a regular expression and float) or a constant
+    expression."""
+    if _NUMBER_RE.fullmatch(text):
+        return float(text)
+    body = text.strip()
+    if not body:
+        inside = f" in {vector}" if vector else ""
+        raise InputError(f"{where}: an empty value{inside} is not a number; give one")
+    return constant(body, where)
+
+
+def constant(text: str, where: str = "--at") -> float:
+    """The value of a constant expression such as ``pi/2`` or ``2*sqrt(2)``, read by the
+    safe parser (never ``eval``); a variable in it is an InputError naming it.
+
+    Example:
+        >>> round(constant("2*pi"), 6)
+        6.283185
+    """
+    from .errors import ExpressionError
+    from .parse import parse_expression
+
+    try:
+        tree, _, info = parse_expression(text)
+    except ExpressionError as e:
+        shown = f", column {e.column}" if e.column is not None else ""
+        raise InputError(f"{where}: {datafiles.quoted(text)} is not a number nor a constant "
+                         f"expression ({e.message}{shown})") from None
+    if info.variables:
+        name = next(iter(info.variables))
+        hint = " (Euler's number is E)" if name == "e" else ""
+        raise InputError(f"{where}: {datafiles.quoted(text)} is not a number: {name} is a "
+                         f"variable, not a constant{hint}; a value may be a number or an "
+                         "expression of numbers and pi, E, such as pi/2 or sqrt(2)")
+    return _evaluate(tree, text, where)
+
+
+def _evaluate(tree, text: str, where: str) -> float:
+    from .compile import compile_tree
+
+    try:
+        value = np.asarray(compile_tree(tree, {})({}), dtype=np.float64)
+    except ArithmeticError as e:  # folded in Python: 1/0
+        raise InputError(f"{where}: {datafiles.quoted(text)} cannot be computed ({e})") from None
+    if value.ndim != 0:
+        raise InputError(f"{where}: {datafiles.quoted(text)} is not a number (it has shape "
+                         f"{value.shape}); "
+                         "write a vector as [a, b, c]")
+    return float(value)
 
 
 def parse_at(text: str) -> dict[str | None, np.ndarray]:
@@ -170,7 +223,7 @@ class Rows:
         if self.batched is not None:
             values.update({k: v[i] for k, v in self.batched.items()})
         return {k: (values[k].item() if np.ndim(values[k]) == 0 else
-                    np.asarray(values[k]).tolist()) for k in sorted(values)}
+                    np.asarray(values[k]).tolist()) for k in sorted(values, key=natural)}
 
 
 @dataclass
