@@ -10,12 +10,14 @@ import subprocess
 import sys
 import time
 import tracemalloc
+import warnings
 import zipfile
 
 import numpy as np
 import pytest
 
 from autodx import datafiles
+from autodx.datafiles import Dialect
 from autodx.errors import DataError
 from conftest import assert_user_error, cli, subprocess_cli
 
@@ -159,7 +161,7 @@ def _short_error(run, *fragments):
 
 @pytest.mark.parametrize("text, args", [
     ("S" * 5000 + "\n1\n", ["x"]),                # a header field that is no name
-    ("x,q" + "q" * 5000 + "\n1,2\n", ["x"]),       # an unknown column
+    ("x,q" + "q" * 5000 + "\n1,2\n", ["x*y"]),     # a missing column; others named
     ("x\n1\n" + "z" * 5000 + "\n", ["x"]),         # a cell that is no number
     ("SECRET=" + "s" * 5000 + "\x00HOME=/root\n", ["x"]),  # what /proc/self/environ holds
 ])
@@ -210,3 +212,169 @@ def test_data_from_a_closed_stdin_is_one_error_line():
     lines = p.stderr.strip().splitlines()
     assert p.returncode == 2 and p.stdout == "", p
     assert len(lines) == 1 and lines[0].startswith("error: ") and "standard input is closed" in lines[0], p
+
+
+# ---------------------------------------------------------------- CSV as people have it
+
+XY = [[1.0, 2.0], [3.0, 4.0], [-0.5, 1e-3]]  # the rows each file below holds, in order
+
+
+def _xy_rows(run):
+    """(x, y) of every row of a `grad "x*y" --format csv` run, checked against its
+    derivatives (df/dx = y, df/dy = x: the seed values are the oracle)."""
+    assert run.code == 0, run
+    rows = [[float(v) for v in line.split(",")] for line in run.stdout.splitlines()[1:]]
+    for x, y, f, dx, dy in rows:
+        assert (f, dx, dy) == (x * y, y, x)
+    return [r[:2] for r in rows]
+
+
+DIALECTS = [  # (name, text, warning or None)
+    ("comma", "x,y\n1,2\n3,4\n-0.5,1e-3\n", None),
+    ("spaces after commas", "x, y\n1, 2\n3 ,4\n-0.5 , 1e-3\n", None),
+    ("tab", "x\ty\n1\t2\n3\t4\n-0.5\t1e-3\n", None),
+    ("semicolon", "x;y\n1;2\n3;4\n-0.5;1e-3\n", None),
+    ("whitespace", "  x   y\n1 2\n 3\t 4\n   \n-0.5    1e-3  \n", None),
+    ("CRLF tab", "x\ty\r\n1\t2\r\n3\t4\r\n-0.5\t1e-3\r\n", None),
+    ("R write.csv", '"","x","y"\n"1",1,2\n"2",3,4\n"3",-0.5,1e-3\n',
+     "ignored the unnamed index column (column 1)"),
+    ("R write.csv, no row names", '"x","y"\n1,2\n3,4\n-0.5,1e-3\n', None),
+    ("R read and written again", '"X","x","y"\n"1",1,2\n"2",3,4\n"3",-0.5,1e-3\n',
+     "ignored the column 'X': not a variable of the expression (it needs: x, y)"),
+    ("R write.table", '"x" "y"\n"a" 1 2\n"b c" 3 4\n"d" -0.5 1e-3\n',
+     "ignored the unnamed index column (column 1)"),
+    ("pandas to_csv", ",x,y\n0,1,2\n1,3,4\n2,-0.5,1e-3\n",
+     "ignored the unnamed index column (column 1)"),
+    ("pandas, read and written again", "Unnamed: 0,x,y\n0,1,2\n1,3,4\n2,-0.5,1e-3\n",
+     "ignored the unnamed index column (column 1)"),
+    ("quoted numbers", '"x","y"\n"1","2"\n"3","4"\n"-0.5","1e-3"\n', None),
+    ("extra columns", 'id,y,label,x\n7,2,"one, two",1\n8,4,three,3\n9,1e-3,"",-0.5\n',
+     "ignored the columns 'id', 'label': not variables of the expression (it needs: x, y)"),
+    ("extra columns, tab", "label\tx\ty\nsetosa\t1\t2\nversicolor\t3\t4\nvirginica\t-0.5\t1e-3\n",
+     "ignored the column 'label'"),
+    ("index and extras", ',id,x,y\n0,a,1,2\n1,b,3,4\n2,c,-0.5,1e-3\n',
+     "ignored the unnamed index column (column 1) and the column 'id': not a variable"),
+]
+
+
+@pytest.mark.parametrize("name, text, warning", DIALECTS, ids=[d[0] for d in DIALECTS])
+def test_csv_as_people_have_it(tmp_cwd, name, text, warning):
+    """Every row, in order, the same numbers; what is left out is said in one line."""
+    (tmp_cwd / "d.csv").write_text(text)
+    run = cli("grad", "x*y", "--data", "d.csv", "--format", "csv")
+    assert _xy_rows(run) == XY
+    if warning is None:
+        assert run.stderr == "", run
+    else:
+        lines = run.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("warning: d.csv: "), run
+        assert warning in lines[0], (warning, lines[0])
+
+
+@pytest.mark.parametrize("name, text, warning", DIALECTS[:8], ids=[d[0] for d in DIALECTS[:8]])
+def test_the_same_files_on_stdin_with_a_byte_order_mark(name, text, warning):
+    run = cli("grad", "x*y", "--data", "-", "--format", "csv", input="\ufeff" + text)
+    assert _xy_rows(run) == XY
+    assert ("warning: stdin: " in run.stderr) == (warning is not None), run
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8"])
+def test_a_byte_order_mark_on_stdin_through_a_real_pipe(tmp_path, encoding):
+    path = tmp_path / "d.csv"
+    path.write_text("x\ty\n1\t2\n", encoding=encoding)
+    with open(path, "rb") as f:
+        p = subprocess.run([sys.executable, "-m", "autodx", "grad", "x*y", "--data", "-",
+                            "--format", "csv"], stdin=f, capture_output=True, text=True,
+                           timeout=300)
+    assert p.returncode == 0 and p.stderr == "", p
+    assert p.stdout.splitlines()[1] == "1.0,2.0,2.0,2.0,1.0"
+
+
+def test_a_byte_order_mark_read_as_latin_1_is_dropped_too():
+    text = "\xef\xbb\xbfx,y\n1,2\n"  # the BOM's bytes, when stdin is not decoded as UTF-8
+    source = datafiles._csv(io.StringIO(text), "s", ["x", "y"], {}, [])
+    assert _rows(source, 10) == [{"x": [1.0], "y": [2.0]}]
+
+
+@pytest.mark.parametrize("size", [1, 2, 1000])
+def test_extra_columns_in_any_chunk_size(tmp_path, size):
+    path = tmp_path / "d.csv"
+    path.write_text("id,x,word\n" + "".join(f"{i},{i / 2},w{i} x\n" for i in range(7)))
+    source = datafiles.open_source(str(path), ["x"], {}, [])
+    with pytest.warns(datafiles.DataWarning, match="'id', 'word'"):
+        rows = _rows(source, size)
+    assert [v for c in rows for v in c["x"]] == [i / 2 for i in range(7)]
+
+
+def test_the_warning_comes_once_after_every_row_was_read(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("id,x\n1,2\n3,4\n")
+    chunks = datafiles.open_source(str(path), ["x"], {}, []).chunks(1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        next(chunks)
+        assert caught == []
+        list(chunks)
+    assert len(caught) == 1 and issubclass(caught[0].category, datafiles.DataWarning)
+
+
+BAD_DIALECTS = [  # (file, expression, error): never a row dropped, altered or joined
+    ("id,x,y\n0,1,2\n1,3\n", "x*y", "line 3: 2 fields where the header has 3"),
+    ("id,x,y\n0,1,2\n1,3,4,5\n", "x*y", "line 3: 4 fields where the header has 3"),
+    ("id,x,y\n0,1,2,5\n", "x*y", "line 2: 4 fields where the header has 3"),
+    (",x,y\n0,1,2\n1,3\n", "x*y", "line 3: 2 fields where the header has 3"),
+    ("x\ty\tlabel\n1\t2\ta\n3\t\tb\n", "x*y", "line 3, column 2: the field is empty"),
+    ("x y label\n1 2 a\n3 4\n", "x*y", "line 3: 2 fields where the header has 3 "
+                                        "(whitespace separated)"),
+    ("x y\n1 2\n3 four\n", "x*y", "line 3, column 2: 'four' is not a number"),
+    ("label,x\n\"abc,1\ndef,2\n", "x", "line 2: a quote (\") is not closed on its line"),
+    ("x,y\n\"1\n\",2\n", "x*y", "line 2: a quote (\") is not closed on its line"),
+    ("label;x;y\na;1,5;2\n", "x*y", "line 2, column 2: '1,5' is not a number"),
+    ("x,y,\n1,2,\n3,4\n", "x*y", "line 3: 2 fields where the header has 3"),
+]
+
+
+@pytest.mark.parametrize("text, expr, message", BAD_DIALECTS)
+def test_bad_rows_in_any_dialect_are_one_error_line(tmp_cwd, text, expr, message):
+    (tmp_cwd / "d.csv").write_text(text)
+    assert_user_error(cli("grad", expr, "--data", "d.csv", "--out", "r.json"),
+                      f"d.csv, {message}")
+    assert not (tmp_cwd / "r.json").exists()
+
+
+def test_a_missing_variable_names_the_columns_that_were_there(tmp_cwd):
+    (tmp_cwd / "d.csv").write_text("x,yy,label\n1,2,a\n")
+    assert_user_error(cli("grad", "x*y", "--data", "d.csv"),
+                      "d.csv: no column for y, and --at does not give it; the header's "
+                      "other columns: 'yy', 'label'")
+
+
+def test_a_column_that_at_gives_is_still_an_error(tmp_cwd):
+    (tmp_cwd / "d.csv").write_text("x,a,label\n1,2,z\n")
+    assert_user_error(cli("grad", "a*x", "--data", "d.csv", "--at", "a=1"),
+                      "column 2: a is given by --at too")
+
+
+def test_many_ignored_columns_make_one_short_line(tmp_cwd):
+    names = [f"c{i}_" + "n" * 100 for i in range(50)]
+    (tmp_cwd / "d.csv").write_text(",".join(names + ["x"]) + "\n"
+                                   + ",".join(["w"] * 50 + ["2"]) + "\n")
+    run = cli("grad", "x**2", "--data", "d.csv", "--format", "plain")
+    assert run.code == 0 and run.stdout.split() == ["4"], run
+    assert len(run.stderr.splitlines()) == 1 and len(run.stderr) < 300, run.stderr
+    assert "and 45 more" in run.stderr
+
+
+def test_a_headerless_file_in_any_dialect(tmp_cwd):
+    for text in ("1\t2\n3\t4\n", "1 2\n3 4\n", "1;2\n3;4\n"):
+        (tmp_cwd / "d.csv").write_text(text)
+        run = cli("grad", "sum(v**2)", "--data", "d.csv", "--format", "json")
+        assert [r["value"] for r in run.json()["results"]] == [5.0, 25.0], (text, run)
+
+
+def test_dialect_detection():
+    assert Dialect.of("x\ty,z", None).delimiter == "\t"
+    assert Dialect.of('"a,b";x', None).delimiter == ";"  # a comma inside quotes is text
+    assert Dialect.of("x", "1 2").delimiter is None     # one name: the rows say
+    assert Dialect.of("x", "1").delimiter == ","
+    assert Dialect.of('"x" "y"', None).split('"b c" 3 "d""e"') == ["b c", "3", 'd"e']
