@@ -364,3 +364,46 @@ def test_digits_for_table_and_plain(digits, want):
     doc = cli("grad", "sin(x)", "--at", "1", "--digits", "3", "-f", "json").json()
     assert doc["results"][0]["derivatives"]["1"] == math.cos(1)  # JSON: every digit
     assert_user_error(cli("grad", "x", "--at", "1", "--digits", "0"), "--digits 0")
+
+
+# ---------------------------------------------------------------- coordinates and --wrt
+
+def test_coordinates_in_natural_order_and_points_line_up_with_their_columns():
+    run = cli("grad", "x10*x2 + x1", "--at", "x1=1,x2=2,x10=3", "-f", "csv")
+    header, row = run.stdout.splitlines()
+    assert header == "x1,x2,x10,f,df/dx1,df/dx2,df/dx10"
+    assert row == "1.0,2.0,3.0,7.0,1.0,3.0,2.0"  # df/dx2 = x10, df/dx10 = x2
+
+
+@pytest.mark.parametrize("wrt", [["--wrt", "w,b"], ["--wrt", "w", "--wrt", "b"]])
+def test_wrt_order_is_kept_and_repeats_accumulate(wrt):
+    doc = cli("grad", "w*b**2", "--at", "w=1,b=3", *wrt, "-n", "2", "-f", "json").json()
+    assert doc["coordinates"] == ["w", "b"]
+    d = doc["results"][0]["derivatives"]
+    assert d["1"] == [9.0, 6.0] and d["2"] == [[0.0, 6.0], [6.0, 2.0]]
+
+
+def test_wrt_one_entry_of_a_vector(tmp_cwd):
+    doc = cli("grad", "sum(z**2)*y", "--at", "z=[1,2,3],y=2", "--wrt", "z[1]", "--wrt", "y",
+              "-n", "2", "-f", "json").json()
+    assert doc["coordinates"] == ["z[1]", "y"]
+    d = doc["results"][0]["derivatives"]
+    assert d["1"] == [8.0, 14.0] and d["2"] == [[4.0, 4.0], [4.0, 0.0]]
+    j = cli("jvp-partial", "prod(z)*y", "--at", "z=[1,2,3],y=2", "--wrt", "y,z[2]",
+            "--indices", "0,1", "-f", "json").json()
+    assert j["results"][0]["partial"] == 2.0  # d2/dy dz[2] of y z0 z1 z2 = z0 z1
+    assert cli("grad", "x*y", "--at", "x=1,y=2", "-o", "r.npz").code == 0
+    import numpy as np
+
+    assert np.load("r.npz")["coordinates"].tolist() == ["x", "y"]  # labelled arrays
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--wrt", "z[5]"], "z has 3 entries, 0 to 2"),
+    (["--wrt", "z,z[1]"], "give one or the other"),
+    (["--wrt", "y,y"], "names y twice"),
+    (["--wrt", "q[0]"], "not a variable"),
+    (["--wrt", "y[0]"], "y is a number, not a vector"),
+])
+def test_wrt_errors(args, fragment):
+    assert_user_error(cli("grad", "sum(z)*y", "--at", "z=[1,2,3],y=2", *args), fragment)

@@ -47,7 +47,8 @@ def test_grad_entries_json_plain_and_arrays_agree():
                                                  "2": [[0.0, 1.0], [1.0, 0.0]]}}
     assert [np.ravel(a).tolist() for a in r.plain_lines(1)] == [[2.0, 1.0],
                                                                 [0.0, 1.0, 1.0, 0.0]]
-    assert sorted(r.arrays()) == ["d1", "d2", "value"] and r.main_array() == "d2"
+    assert sorted(r.arrays()) == ["coordinates", "d1", "d2", "value"]
+    assert r.main_array() == "d2" and r.arrays()["coordinates"].tolist() == ["x", "y"]
 
 
 def test_symbolic_texts_take_the_shape_of_the_json_results():
@@ -91,7 +92,8 @@ def test_jvp_partial_value_is_f_and_partial_its_own_key():
                values, indices=[4, 0, 2])
     assert r.labels() == ["f", "d3f/dx[0] dx[2] dx[4]"]
     assert r.json_item(0, lambda v, what: float(v)) == {"value": 120.0, "partial": 8.0}
-    assert sorted(r.arrays()) == ["partial", "value"] and r.main_array() == "partial"
+    assert sorted(r.arrays()) == ["coordinates", "partial", "value"]
+    assert r.main_array() == "partial"
 
 
 def test_perex_splits_the_gradient_by_parameter():

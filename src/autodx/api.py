@@ -59,14 +59,28 @@ def _expr(expr: str | Expression, defs: Sequence[str]) -> Expression:
 
 @dataclass(frozen=True)
 class Coords:
-    """The differentiated coordinates: variables in name order, vectors expanded."""
+    """The differentiated coordinates, in --wrt's order (else natural name order): whole
+    variables, vectors expanded (``z`` is ``z[0], z[1], ...``), or single entries of a
+    vector (``z[1]``)."""
 
-    names: tuple[str, ...]
-    sizes: tuple[int | None, ...]  # None: a scalar variable
+    names: tuple[str, ...]          # as selected: "x", "z", "z[1]"
+    sizes: tuple[int | None, ...]   # vector length; None for one number
 
     @staticmethod
     def of(names: list[str], layout: dict[str, int | None]) -> "Coords":
-        return Coords(tuple(names), tuple(layout[n] for n in names))
+        sizes = []
+        for name in names:
+            var, index = limits.split_entry(name)
+            if index is None:
+                sizes.append(layout[var])
+                continue
+            if layout[var] is None:
+                raise InputError(f"--wrt {name}: {var} is a number, not a vector")
+            if not 0 <= index < layout[var]:
+                raise InputError(f"--wrt {name}: {var} has {layout[var]} entries, 0 to "
+                                 f"{layout[var] - 1}")
+            sizes.append(None)
+        return Coords(tuple(names), tuple(sizes))
 
     @property
     def labels(self) -> list[str]:
@@ -79,25 +93,34 @@ class Coords:
     @property
     def scalar(self) -> bool:
         """One scalar variable: derivatives are numbers, by Taylor mode."""
-        return len(self.names) == 1 and self.sizes[0] is None
+        return len(self.names) == 1 and self.sizes[0] is None and "[" not in self.names[0]
 
     def entry(self, i: int) -> tuple[str, int | None]:
         """The variable and entry (None for a scalar) of flat coordinate ``i``."""
         for name, size in zip(self.names, self.sizes):
             if i < (1 if size is None else size):
-                return name, None if size is None else i
+                var, index = limits.split_entry(name)
+                return var, index if size is None else i
             i -= 1 if size is None else size
         raise IndexError(i)
 
     def flat(self, env: dict):
         import jax.numpy as jnp
 
-        return jnp.concatenate([jnp.atleast_1d(env[n]) for n in self.names])
+        parts = []
+        for name in self.names:
+            var, index = limits.split_entry(name)
+            parts.append(jnp.atleast_1d(env[var] if index is None else env[var][index]))
+        return jnp.concatenate(parts)
 
     def merge(self, x, env: dict) -> dict:
         out, start = dict(env), 0
         for name, size in zip(self.names, self.sizes):
-            out[name] = x[start] if size is None else x[start:start + size]
+            var, index = limits.split_entry(name)
+            if index is not None:
+                out[var] = out[var].at[index].set(x[start])
+            else:
+                out[var] = x[start] if size is None else x[start:start + size]
             start += 1 if size is None else size
         return out
 
@@ -107,7 +130,8 @@ class Coords:
 
 
 def check_wrt(expr: Expression, wrt: Sequence[str] | str | None) -> list[str]:
-    """The differentiated variables, sorted; all variables when ``wrt`` is None."""
+    """The differentiated variables (or entries ``z[1]``) in the order given; every
+    variable, in natural name order, when ``wrt`` is None."""
     return limits.check_wrt(expr.variables, wrt)
 
 
@@ -266,6 +290,10 @@ def perex_rows(expr: Expression, rows: Plan, wrt, precision: int = 64, progress=
     if not isinstance(rows, DataPlan):
         raise InputError("perex needs --data FILE: the examples, one per row")
     names = check_wrt(expr, wrt)
+    entries = [n for n in names if "[" in n]
+    if entries:
+        raise InputError(f"perex --wrt {entries[0]}: name whole parameters (the gradient "
+                         "of each comes out whole)")
     batched = [n for n in names if n not in rows.fixed]
     if batched:
         raise InputError(f"perex: the parameter {batched[0]} must be given by --at (shared "

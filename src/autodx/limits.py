@@ -6,9 +6,11 @@ point, which never imports JAX.
 from __future__ import annotations
 
 import math
+import re
 from typing import Sequence
 
 from . import data
+from .data import natural
 from .errors import InputError
 
 MAX_ORDER = {64: 150, 32: 30}
@@ -81,25 +83,42 @@ def check_nested_partial(k: int, size: int) -> None:
                          f"over the limit of {MAX_NESTED_WORK:,}: use fewer indices")
 
 
+_ENTRY = re.compile(r"([A-Za-z][A-Za-z0-9_]*)(?:\[(\d{1,9})\])?")
+
+
+def split_entry(name: str) -> tuple[str, int | None]:
+    """``z[1]`` -> ("z", 1); ``x`` -> ("x", None)."""
+    m = _ENTRY.fullmatch(name)
+    return (m.group(1), None if m.group(2) is None else int(m.group(2))) if m else (name, None)
+
+
 def check_wrt(variables: list[str], wrt: Sequence[str] | str | None) -> list[str]:
-    """The differentiated variables, sorted; all variables when ``wrt`` is None."""
+    """The differentiated coordinates, in the order --wrt gives them (repeated --wrt
+    accumulate; ``z[1]`` is one entry of a vector); every variable, in natural name
+    order, when ``wrt`` is None."""
     if not variables:
         raise InputError("the expression has no variables: there is nothing to "
                          "differentiate")
-    if wrt is None:
-        return list(variables)
-    if isinstance(wrt, str):
-        wrt = wrt.split(",")
-    names = [w.strip() for w in wrt if w.strip()]
-    for name in names:
-        if name not in variables:
-            raise InputError(f"--wrt {name}: not a variable of the expression "
-                             f"(its variables: {', '.join(variables) or 'none'})")
-    if len(set(names)) != len(names):
-        raise InputError("--wrt names a variable twice")
+    if wrt is None or (not isinstance(wrt, str) and not list(wrt)):
+        return sorted(variables, key=natural)
+    items = [wrt] if isinstance(wrt, str) else list(wrt)
+    names = [w.strip() for item in items for w in data.split_top(item) if w.strip()]
     if not names:
         raise InputError("--wrt is empty: name at least one variable")
-    return sorted(names)
+    for name in names:
+        var, _ = split_entry(name)
+        if _ENTRY.fullmatch(name) is None or var not in variables:
+            raise InputError(f"--wrt {name}: not a variable of the expression, nor an entry "
+                             f"like z[0] of one (its variables: "
+                             f"{', '.join(variables) or 'none'})")
+    whole = {n for n in names if "[" not in n}
+    for name in names:
+        if names.count(name) > 1:
+            raise InputError(f"--wrt names {name} twice")
+        if "[" in name and split_entry(name)[0] in whole:
+            raise InputError(f"--wrt names {name} and all of {split_entry(name)[0]}: give "
+                             "one or the other")
+    return names
 
 
 def short_list(labels: list[str]) -> str:

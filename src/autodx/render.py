@@ -387,7 +387,7 @@ def csv_text(r: Result) -> Iterator[str]:
 def _point_columns(r: Result) -> list[np.ndarray]:
     """The points as columns (rows first), in the order of their CSV header."""
     n, out = r.rows.count, []
-    for name in sorted(r.rows.point(0)):
+    for name in r.rows.point(0):  # in the order of the header
         if name in r.rows.batched:
             out.append(np.asarray(r.rows.batched[name], dtype=np.float64).reshape(n, -1))
         else:

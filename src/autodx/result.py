@@ -173,8 +173,11 @@ class Result:
         return self.spec.plain(self, i)
 
     def arrays(self) -> dict[str, "np.ndarray"]:
-        """Arrays for ``.npz`` (first axis = points)."""
-        return self.spec.arrays(self)
+        """Arrays for ``.npz`` (first axis = points), and ``coordinates``: the labels of
+        the last axes, so a script never picks the wrong column."""
+        import numpy as np
+
+        return {**self.spec.arrays(self), "coordinates": np.array(self.coordinates)}
 
     def main_array(self) -> str:
         """The name of the array a ``.npy`` file holds."""

@@ -77,6 +77,9 @@ def formulas(command: Command, text: str, defs=(), wrt=None, order: int = 1,
                          f"({info.vectors[name]}) whose length comes from its value: add "
                          f"--at, as in --at \"{name}=[1,2,3]\"")
     names = limits.check_wrt(sorted(info.variables), wrt)
+    if any("[" in n for n in names):
+        raise InputError(f"--symbolic without a point: {names[0]} is an entry of a vector "
+                         "whose length comes from its value: add --at")
     result = Result(Command(command), text, names, Rows(0),
                     params=dict.fromkeys(sorted(info.variables)))
     if result.command is Command.grad:

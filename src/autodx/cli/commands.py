@@ -2,7 +2,7 @@
 ``--symbolic``/``--check`` session), and write what comes back."""
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -190,9 +190,10 @@ def cli_jvp_partial(
 @app.command("perex", cls=ExprCommand)
 def cli_perex(
     expr: Expr,
-    wrt: Annotated[str, typer.Option(
+    wrt: Annotated[List[str], typer.Option(
         "--wrt", metavar="PARAMS", show_default=False,
-        help="The parameters, comma-separated: shared by every example, given by --at.")],
+        help="The parameters, comma-separated or repeated: shared by every example, "
+             "given by --at; the gradient lists them in this order.")],
     at: At = None,
     data: Annotated[str, typer.Option(
         "--data", metavar="FILE", show_default=False,

@@ -113,9 +113,11 @@ Expr = Annotated[str, typer.Argument(
 At = Annotated[Optional[List[str]], typer.Option(
     "--at", metavar="POINT", show_default=False,
     help="A point: 1.5, [1,2,3], x=1,y=2 or theta=[0.1,0],r=1. Repeat for more points.")]
-Wrt = Annotated[Optional[str], typer.Option(
+Wrt = Annotated[Optional[List[str]], typer.Option(
     "--wrt", metavar="VARS", show_default=False,
-    help="Variables to differentiate in, comma-separated (default: all).")]
+    help="Variables (or entries like z[0]) to differentiate in, comma-separated or "
+         "repeated, in the order the results list them (default: all, in natural name "
+         "order: x2 before x10).")]
 Fmt = Annotated[Format, typer.Option(
     "--format", "-f", help="How results are written to stdout.", case_sensitive=False)]
 Digits = Annotated[Optional[int], typer.Option(
