@@ -20,7 +20,8 @@ import sympy as sp
 from autodx import parse as P
 from autodx.check import references, sympy_view
 from autodx.compile import compile_tree
-from autodx.registry import FUNCTIONS, Lazy, Missing, NoTaylorRule, Structural, resolve
+from autodx.registry import (COMPLEX, FUNCTIONS, SPELLINGS, Lazy, Missing, NoTaylorRule,
+                             Structural, resolve)
 from autodx.taylor import taylor_coefficients
 from oracle import X
 
@@ -32,6 +33,23 @@ POINTS = {
     "exp": 0.7, "log": 0.7, "sqrt": 0.7, "cbrt": -0.7, "abs": -0.7, "sign": -0.7,
     "floor": 1.3, "ceiling": 1.3, "round": 1.3, "erf": 0.7, "sigmoid": 0.7,
     "min": 0.7, "max": 0.7,
+    "cot": 0.7, "sec": 0.7, "csc": 0.7, "acot": -0.7, "asec": -1.7, "acsc": 1.7,
+    "coth": -0.7, "sech": 0.7, "csch": 0.7, "acoth": 1.7, "asech": 0.7, "acsch": -0.7,
+    "sinc": 0.7, "expm1": 0.7, "log1p": 0.7, "exp2": 0.7, "log10": 0.7, "log2": 0.7,
+    "square": -0.7, "rsqrt": 0.7, "logit": 0.3, "frac": 1.3, "trunc": -1.3,
+    "Heaviside": 0.7, "DiracDelta": 0.7, "And": 0.7, "Or": 0.7, "Not": 0.7, "Float": 0.7,
+    "erfc": 0.7, "erfinv": 0.3, "gamma": 0.7, "loggamma": 2.5, "digamma": 2.5,
+    "factorial": 2.3, "LambertW": 0.7, "zeta": 2.5,
+}
+# A call of each function with more than one argument, in x (the rest: name(x)).
+CALLS = {
+    "polygamma": "polygamma(2, x)", "besselj": "besselj(2, x)", "besseli": "besseli(1, x)",
+    "root": "root(x, 3)", "binomial": "binomial(x + 3, 2)", "beta": "beta(x, 2)",
+    "Rational": "Rational(x, 3)", "Mod": "Mod(x, 0.3)", "hypot": "hypot(x, 2)",
+    "logaddexp": "logaddexp(x, 2)", "Piecewise": "Piecewise((x, x > 1), (2*x, True))",
+    "And": "And(x > 0.5, x < 1)", "Or": "Or(x > 1, x < 0.8)", "Not": "Not(x > 1)",
+    **{op: f"{op}(x, 1)" for op in ("Lt", "Le", "Gt", "Ge", "Eq", "Ne")},
+    "Heaviside": "Heaviside(x - x)", "zeta": "zeta(x + 2)",
 }
 # Functions whose derivatives are not those of their value, by definition.
 NOT_THEIR_VALUES_DERIVATIVES = {"stop_gradient": "derivative zero, value x"}
@@ -41,6 +59,8 @@ PARTS = ("jax", "taylor", "sympy", "mpmath", "printed")
 
 def _call(name: str) -> str:
     """A call with the fewest arguments: x (or x*v for a vector function), then 2 (v)."""
+    if name in CALLS:
+        return CALLS[name]
     f = FUNCTIONS[name]
     first, rest = ("x*v", "v") if f.vector else ("x", "2")
     return f"{name}({', '.join([first] + [rest] * (f.arity[0] - 1))})"
@@ -91,18 +111,23 @@ def test_declaring_the_registry_imports_nothing_heavy():
 def test_the_parser_tables_are_views_of_the_registry():
     assert P.FUNCTIONS == {name: f.arity for name, f in FUNCTIONS.items()}
     assert P.VECTOR_FUNCTIONS == {name for name, f in FUNCTIONS.items() if f.vector}
-    assert P.RESERVED == set(FUNCTIONS) | set(P.CONSTANTS)
+    assert P.RESERVED == set(SPELLINGS) | set(P.CONSTANTS) | COMPLEX | {"Derivative"}
+    assert set(SPELLINGS.values()) == set(FUNCTIONS)
 
 
 def test_the_check_tables_are_views_of_the_registry():
     classes = sympy_view.sympy_classes()
     without_class = set(FUNCTIONS) - {f.name for f in classes.values()}
-    assert without_class == {"sqrt", "dot", "sum", "prod", "norm", "diff"}  # written out
+    written_out = {"sqrt", "dot", "sum", "prod", "norm", "diff", "expm1", "log1p", "exp2",
+                   "log10", "log2", "square", "rsqrt", "hypot", "logaddexp", "logit",
+                   "Float", "Rational", "Heaviside", "DiracDelta", "root",
+                   "Piecewise", "And", "Or", "Not"}  # conditions, made booleans first
+    assert without_class == written_out
     for cls, f in classes.items():
         assert references._MP[cls] is resolve(f.mpmath), f.name
     # and the functions only sympy's differentiation brings in
     assert set(references._MP) - set(classes) == {sp.Heaviside, sp.DiracDelta, sp.re, sp.im,
-                                                  sp.conjugate}
+                                                  sp.conjugate, sp.And, sp.Or, sp.Not}
 
 
 def test_every_walker_reads_the_registry(monkeypatch):
@@ -175,10 +200,14 @@ def test_sympy_translation_and_its_derivatives_agree_with_mpmath(name):
 def test_symbolic_text_uses_the_printed_name_and_parses_back(name):
     f = FUNCTIONS[name]
     args = ["x", "y"][:max(f.arity[0], 2 if f.arity[1] is None else 1)]
-    tree, helpers, _ = P.parse_expression(f"{name}({', '.join(args)})")
-    env = {a: sp.Symbol(a, real=True) for a in args}
-    text = sympy_view.text(sympy_view.to_sympy(tree, helpers, env))
-    assert f"{f.printed}(" in text, text
+    text = CALLS.get(name, f"{name}({', '.join(args)})").replace("2, x", "2, y")
+    tree, helpers, info = P.parse_expression(text)
+    env = {a: sp.Symbol(a, real=True) for a in info.variables}
+    expr = sympy_view.to_sympy(tree, helpers, env)
+    text = sympy_view.text(expr)
+    if isinstance(f.sympy, Lazy) and isinstance(f.sympy.target, type) and \
+            expr.func is f.sympy.target:
+        assert f"{f.printed}(" in text, text
     P.parse_expression(text)  # the printed text is autodx's own language
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import ExpressionError
-from .registry import FUNCTIONS
+from .registry import COMPLEX, COMPLEX_WHY, FUNCTIONS, SPELLINGS
 from .tree import CONSTANTS, Bin, Call, Helper, Index, Name, Neg, Node, Num
 
 
@@ -143,7 +143,9 @@ class _Walker:
             return
         if name in CONSTANTS:
             return
-        if name in FUNCTIONS or name in self.helpers:
+        if name in COMPLEX:
+            raise ExpressionError(f"{name!r}: {COMPLEX_WHY}", col, source)
+        if name in SPELLINGS or name in self.helpers:
             raise ExpressionError(f"{name!r} is a function: call it as {name}(...)", col, source)
         self.info.variables.setdefault(name, col)
 
@@ -224,8 +226,13 @@ def _check_arity(node: Call, low: int, high: int | None, source: str) -> None:
 def _unknown(name: str, helpers: dict[str, Helper]) -> str:
     import difflib  # on first use: an error path
 
-    known = sorted(FUNCTIONS) + sorted(helpers)
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"; did you mean {close[0]}()?" if close else \
-        "; define it with --def, or see `autodx grad --help` for the functions"
-    return f"unknown function {name!r}{hint}"
+    if name in COMPLEX:
+        return f"{name}(): {COMPLEX_WHY}"
+    # only near spellings: a cutoff of 0.75 keeps cot from suggesting dot
+    close = difflib.get_close_matches(name, sorted(SPELLINGS) + sorted(helpers), n=3,
+                                      cutoff=0.75)
+    names = [c + "()" for c in close]
+    hint = "" if not names else "; did you mean " + (
+        names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]) + "?"
+    return (f"unknown function {name!r}{hint}; `autodx functions` lists them all, "
+            "or define one with --def")

@@ -9,12 +9,22 @@ of both modules are importable from here.
 
 Grammar (``^`` is ``**``; a number directly followed by a name or ``(`` multiplies)::
 
-    expr    := term (("+" | "-") term)*
-    term    := unary (("*" | "/") unary)*
+    expr    := and ("|" and)*                      Or(...)
+    and     := not ("&" not)*                      And(...)
+    not     := "~" not | compare                   Not(...)
+    compare := sum (("<" | "<=" | ">" | ">=" | "==" | "!=") sum)*   Lt(...), ...
+    sum     := term (("+" | "-") term)*
+    term    := unary (("*" | "/" | "%") unary)*   a % b is Mod(a, b)
     unary   := ("-" | "+") unary | power
     power   := postfix (("**" | "^") unary)?
     postfix := NAME "[" ["-"] INT "]" | NAME "(" [expr ("," expr)*] ")" | atom
     atom    := NUMBER | NAME | "(" expr ")"
+
+Conditions are calls of registry entries (``x > 0`` is ``Gt(x, 0)``), so what sympy
+prints reads back: ``(x > 0) & (x < 1)``, ``Piecewise((x, x > 0), (0, True))`` (whose
+arguments are ``(expression, condition)`` pairs), ``Derivative(e, x)`` and
+``Derivative(e, (x, 2))`` (read as ``diff``), and a function's other spellings
+(``Abs``, ``arcsin``, ``ln``: the registry's aliases) as the function itself.
 """
 from __future__ import annotations
 
@@ -26,7 +36,7 @@ from dataclasses import dataclass
 
 from .analyze import Info, analyze
 from .errors import ExpressionError
-from .registry import FUNCTIONS as _REGISTRY
+from .registry import COMPLEX, FUNCTIONS as _REGISTRY, SPELLINGS
 from .tree import CONSTANTS, Bin, Call, Helper, Index, Name, Neg, Node, Num
 
 __all__ = ["parse", "parse_def", "parse_expression", "tokenize", "analyze", "Info", "Helper",
@@ -46,7 +56,10 @@ sys.setrecursionlimit(max(sys.getrecursionlimit(), 40_000))
 # a variable or --def helper may not take.
 FUNCTIONS: dict[str, tuple[int, int | None]] = {n: f.arity for n, f in _REGISTRY.items()}
 VECTOR_FUNCTIONS = frozenset(n for n, f in _REGISTRY.items() if f.vector)
-RESERVED = frozenset(FUNCTIONS) | frozenset(CONSTANTS)
+RESERVED = frozenset(SPELLINGS) | frozenset(CONSTANTS) | frozenset(COMPLEX) | {"Derivative"}
+
+_RELATIONS = {"<": "Lt", "<=": "Le", ">": "Gt", ">=": "Ge", "==": "Eq", "!=": "Ne"}
+_BOOLEANS = ("True", "False")  # Python keywords, and sympy's conditions that always hold
 
 
 # ---------------------------------------------------------------- tokens
@@ -55,7 +68,7 @@ _TOKEN = re.compile(r"""
     (?P<ws>\s+)
   | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\*\*|[-+*/^()\[\],])
+  | (?P<op>\*\*|<=|>=|==|!=|[-+*/^()\[\],<>%&|~])
 """, re.VERBOSE)
 
 _WHY = {
@@ -109,7 +122,8 @@ def _check_name(tok: _Tok, source: str) -> None:
     if tok.text.startswith("_"):
         raise ExpressionError(f"name {tok.text!r} is not allowed: names may not start "
                               "with '_'", tok.col, source)
-    if keyword.iskeyword(tok.text) or tok.text in ("print", "eval", "exec"):
+    if (keyword.iskeyword(tok.text) and tok.text not in _BOOLEANS) or \
+            tok.text in ("print", "eval", "exec"):
         raise ExpressionError(f"{tok.text!r} is not allowed in an expression", tok.col, source)
 
 
@@ -152,18 +166,60 @@ class _Parser:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise self.fail(f"nesting is deeper than {MAX_DEPTH} levels")
+        node = self.chain("|", "Or", self.conjunction)
+        self.depth -= 1
+        return node
+
+    def chain(self, op: str, func: str, operand) -> Node:
+        """operand (op operand)*: one n-ary call, as sympy's And and Or are."""
+        first = operand()
+        args = [first]
+        while self.at(op):
+            self.take()
+            args.append(operand())
+        return first if len(args) == 1 else Call(first.col, func, tuple(args))
+
+    def conjunction(self) -> Node:
+        return self.chain("&", "And", self.negation)
+
+    def negation(self) -> Node:
+        if self.at("~"):
+            op = self.take()
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.fail(f"nesting is deeper than {MAX_DEPTH} levels", op)
+            node = Call(op.col, "Not", (self.negation(),))
+            self.depth -= 1
+            return node
+        return self.comparison()
+
+    def comparison(self) -> Node:
+        """a < b, and a chain a < b <= c as (a < b) & (b <= c)."""
+        left = self.sum()
+        tests: list[Node] = []
+        while self.at(*_RELATIONS):
+            op = self.take()
+            right = self.sum()
+            tests.append(Call(op.col, _RELATIONS[op.text], (left, right)))
+            left = right
+        if not tests:
+            return left
+        return tests[0] if len(tests) == 1 else Call(tests[0].col, "And", tuple(tests))
+
+    def sum(self) -> Node:
         node = self.term()
         while self.at("+", "-"):
             op = self.take()
             node = Bin(op.col, op.text, node, self.term())
-        self.depth -= 1
         return node
 
     def term(self) -> Node:
         node = self.unary()
-        while self.at("*", "/"):
+        while self.at("*", "/", "%"):
             op = self.take()
-            node = Bin(op.col, op.text, node, self.unary())
+            right = self.unary()
+            node = Call(op.col, "Mod", (node, right)) if op.text == "%" else \
+                Bin(op.col, op.text, node, right)
         return node
 
     def unary(self) -> Node:
@@ -211,6 +267,10 @@ class _Parser:
             return Index(tok.col, tok.text, sign * int(idx.text))
         if tok.kind == "name" and self.tokens[self.i + 1].text == "(":
             self.i += 2
+            if tok.text == "Piecewise":
+                return Call(tok.col, "Piecewise", self.pairs())
+            if tok.text == "Derivative":
+                return self.derivative(tok)
             args: list[Node] = []
             if not self.at(")"):
                 args.append(self.expr())
@@ -218,8 +278,53 @@ class _Parser:
                     self.take()
                     args.append(self.expr())
             self.take(")")
-            return Call(tok.col, tok.text, tuple(args))
+            return Call(tok.col, SPELLINGS.get(tok.text, tok.text), tuple(args))
         return self.atom()
+
+    def pairs(self) -> tuple[Node, ...]:
+        """Piecewise's arguments: (expression, condition) pairs, flattened."""
+        flat: list[Node] = []
+        while True:
+            if not self.at("("):
+                raise self.fail("Piecewise takes (expression, condition) pairs, as in "
+                                "Piecewise((x, x > 0), (0, True))")
+            self.take("(")
+            flat.append(self.expr())
+            self.take(",")
+            flat.append(self.expr())
+            self.take(")")
+            if not self.at(","):
+                break
+            self.take()
+        self.take(")")
+        return tuple(flat)
+
+    def derivative(self, head: _Tok) -> Node:
+        """sympy's Derivative(e, x), Derivative(e, x, y), Derivative(e, (x, 2)): diff."""
+        node = self.expr()
+        if not self.at(","):
+            raise self.fail("Derivative(e, x) needs the variable to differentiate in")
+        while self.at(","):
+            self.take()
+            count = 1
+            if self.at("("):
+                self.take()
+                var = self.atom()
+                self.take(",")
+                n = self.tok
+                if n.kind != "num" or not n.text.isdigit() or len(n.text) > 3:
+                    raise self.fail("the count in Derivative(e, (x, n)) must be an integer "
+                                    "constant")
+                self.i += 1
+                count = int(n.text)
+                self.take(")")
+            else:
+                var = self.atom()
+            if not isinstance(var, Name):
+                raise self.fail("Derivative(e, x): x must be a variable name", head)
+            node = Call(head.col, "diff", (node, var, Num(var.col, float(count))))
+        self.take(")")
+        return node
 
     def atom(self) -> Node:
         tok = self.tok

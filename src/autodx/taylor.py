@@ -108,10 +108,13 @@ class _Eval(Interpreter):
             return T(S.div(_series(a, like), b.c))
         if not isinstance(b, T) and isinstance(node.right, P.Num):
             return T(S.pow(a.c, node.right.value))
+        if not isinstance(a, T):  # a constant base: exp(b log a), and 0 ** b = 0 for b > 0
+            zero = jnp.asarray(a) == 0
+            out = S.exp(S.scale(b.c, jnp.log(jnp.where(zero, 1.0, a))))
+            return T(jnp.where(zero, jnp.where(b.c[0] > 0, 0.0, jnp.nan), out))
         # a ** b in general: exp(b log a)
-        log_a = S.log(a.c) if isinstance(a, T) else jnp.log(a)
-        exponent = S.mul(b.c, log_a) if isinstance(a, T) and isinstance(b, T) else \
-            (S.scale(b.c, log_a) if isinstance(b, T) else S.scale(log_a, b))
+        log_a = S.log(a.c)
+        exponent = S.mul(b.c, log_a) if isinstance(b, T) else S.scale(log_a, b)
         return T(S.exp(exponent))
 
     def function(self, node: P.Call, fn: Function, args: list):

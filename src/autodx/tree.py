@@ -15,7 +15,7 @@ from typing import Any
 
 from .registry import FUNCTIONS, Function
 
-CONSTANTS = {"pi": math.pi, "E": math.e}
+CONSTANTS = {"pi": math.pi, "E": math.e, "True": 1.0, "False": 0.0}
 
 
 @dataclass(frozen=True)

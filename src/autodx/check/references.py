@@ -39,12 +39,30 @@ def _mp_power(b, e):
     return mpmath.power(b, e)
 
 
-def _heaviside(x, *_):
-    return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(0.5))
+def _heaviside(x, h0=0.5):
+    return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(h0))
 
 
 def _dirac(x, *_):
     return mpmath.mpf(0) if x != 0 else mpmath.inf
+
+
+def _derivative(e: sp.Derivative, build: Callable, position: dict) -> Callable:
+    """A derivative sympy leaves unevaluated (zeta's in s): mpmath's numerical
+    differentiation of the inner expression, at the working precision."""
+    inner = build(e.expr)
+    (var, n), = e.variable_count if len(e.variable_count) == 1 else [(None, 0)]
+    if var not in position:
+        raise NotImplementedError(f"no high-precision rule for {e}")
+    i, n = position[var], int(n)
+
+    def value(v):
+        def along(t):
+            w = list(v)
+            w[i] = t
+            return inner(w)
+        return mpmath.diff(along, v[i], n)
+    return value
 
 
 # sympy class -> mpmath function: the registry's entries, and the functions that only
@@ -52,7 +70,8 @@ def _dirac(x, *_):
 _MP: dict[type, Callable] = {
     **{cls: resolve(f.mpmath) for cls, f in sympy_classes().items()},
     sp.Heaviside: _heaviside, sp.DiracDelta: _dirac, sp.re: mpmath.re, sp.im: mpmath.im,
-    sp.conjugate: mpmath.conj,
+    sp.conjugate: mpmath.conj, sp.And: lambda *a: mpmath.mpf(all(a)),
+    sp.Or: lambda *a: mpmath.mpf(any(a)), sp.Not: lambda a: mpmath.mpf(not a),
 }
 
 
@@ -83,6 +102,14 @@ def mp_function(expr: sp.Expr, order: list[sp.Symbol]) -> Callable[[list], Any]:
             return lambda v: value
         if e is sp.S.ImaginaryUnit:
             return lambda v: mpmath.mpc(0, 1)
+        if e is sp.true or e is sp.false:
+            truth = mpmath.mpf(bool(e))
+            return lambda v: truth
+        if isinstance(e, sp.Piecewise):  # lazily: an untaken branch may not be defined
+            pairs = [(build(p.expr), build(p.cond)) for p in e.args]
+            return lambda v: next((ev(v) for ev, cv in pairs if cv(v)), mpmath.nan)
+        if isinstance(e, sp.Derivative):
+            return _derivative(e, build, position)
         parts = [build(a) for a in e.args]
         if e.is_Add:
             return lambda v: mpmath.fsum(p(v) for p in parts)

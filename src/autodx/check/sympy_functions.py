@@ -49,3 +49,67 @@ class ceiling(_Step):  # noqa: N801
 
 class round(_Step):  # noqa: N801,A001
     pass
+
+
+class trunc(_Step):  # noqa: N801  (sympy has no trunc)
+    pass
+
+
+class frac(sp.Function):  # noqa: N801  (sympy's frac has no derivative)
+    """x - floor(x): derivative 1 away from the integers."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.S.One
+
+
+class Mod(sp.Function):
+    """a - b floor(a/b), with the derivatives sympy's Mod leaves unevaluated."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return sp.S.One if argindex == 1 else -floor(a / b)
+
+
+# ---------------------------------------------------------------- conditions
+
+def is_condition(v) -> bool:
+    """A relational, And/Or/Not or True/False (a sympy Symbol is a Boolean too, and an
+    Expr: it is a number here)."""
+    return isinstance(v, sp.logic.boolalg.Boolean) and not isinstance(v, sp.Expr)
+
+
+def boolean(v) -> sp.Basic:
+    """A condition: itself if it is one, else ``v != 0`` (autodx's truth of a number)."""
+    return v if is_condition(v) else sp.Ne(v, 0)
+
+
+def number(v) -> sp.Basic:
+    """A number: a condition is 1 where it holds and 0 elsewhere."""
+    if v is sp.true:
+        return sp.S.One
+    if v is sp.false:
+        return sp.S.Zero
+    if is_condition(v):
+        return sp.Piecewise((1, v), (0, True))
+    return v
+
+
+def logic_and(*args):
+    return sp.And(*map(boolean, args))
+
+
+def logic_or(*args):
+    return sp.Or(*map(boolean, args))
+
+
+def logic_not(arg):
+    return sp.Not(boolean(arg))
+
+
+def piecewise(*args):
+    pairs = [(number(e), boolean(c)) for e, c in zip(args[::2], args[1::2])]
+    return sp.Piecewise(*pairs)

@@ -15,6 +15,7 @@ from .. import parse as P
 from ..errors import ExpressionError
 from ..registry import FUNCTIONS, Function, Lazy
 from ..tree import Interpreter, Scope
+from .sympy_functions import number as _as_number
 
 
 # ---------------------------------------------------------------- tree -> sympy
@@ -37,8 +38,9 @@ def symbols(layout: dict[str, int | None]) -> dict[str, Value]:
 
 
 def to_sympy(tree: P.Node, helpers: dict[str, P.Helper], env: dict[str, Value]) -> Value:
-    """The sympy expression of a validated tree, with variables taken from ``env``."""
-    return _Translator(helpers).run(tree, env)
+    """The sympy expression of a validated tree, with variables taken from ``env``; a
+    condition (``x > 0``) is the number 1 where it holds, 0 elsewhere."""
+    return _map(_as_number, _Translator(helpers).run(tree, env))
 
 
 def _map(fn: Callable, *args: Value) -> Value:
@@ -64,7 +66,8 @@ def _power(a, b):
 
 _BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
            "/": lambda a, b: a / b, "**": _power}
-_CONSTANTS = {"pi": sp.pi, "E": sp.E}
+_CONSTANTS = {"pi": sp.pi, "E": sp.E, "True": sp.true, "False": sp.false}
+_CONDITIONS = frozenset({"And", "Or", "Not", "Piecewise"})  # take conditions as they are
 
 
 class _Translator(Interpreter):
@@ -83,14 +86,17 @@ class _Translator(Interpreter):
         return v[node.index]
 
     def negate(self, v: Value) -> Value:
-        return _map(lambda a: -a, v)
+        return _map(lambda a: -_as_number(a), v)
 
     def binary(self, node: P.Bin, left: Value, right: Value) -> Value:
-        return _map(_BINARY[node.op], left, right)
+        op = _BINARY[node.op]
+        return _map(lambda a, b: op(_as_number(a), _as_number(b)), left, right)
 
     def function(self, node: P.Call, fn: Function, args: list) -> Value:
         """Elementwise, except what the registry says takes whole vectors; min and max
         (any number of arguments) of one vector reduce it."""
+        if fn.name not in _CONDITIONS:
+            args = [_map(_as_number, a) for a in args]
         try:
             if fn.vector:
                 return fn.sympy(*args)
