@@ -252,7 +252,9 @@ def test_at_values_are_shared_by_every_row(tmp_cwd):
 DATA_ERRORS = [
     ("ragged.csv", "x,y\n1,2\n3\n", ["x*y"], "ragged.csv, line 3: 1 fields where the header has 2"),
     ("text.csv", "x,y\n1,2\n3,abc\n", ["x*y"], "text.csv, line 3, column 2: 'abc' is not a number"),
-    ("unknown.csv", "x,q\n1,2\n", ["x"], "unknown.csv, line 1, column 2: unknown column 'q'"),
+    # a column that is no variable is ignored with a warning (issue 11): a typo of a
+    # needed one is still an error, and names the columns the file has
+    ("unknown.csv", "x,q\n1,2\n", ["x*y"], "unknown.csv: no column for y"),
     ("missing.csv", "x\n1\n", ["x*y"], "no column for y"),
     ("gap.csv", "v[0],v[2]\n1,2\n", ["sum(v)"], "no column v[1]"),
     ("short.csv", "v[0],v[1]\n1,2\n", ["v[2]"], "index 2 is out of range"),

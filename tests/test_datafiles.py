@@ -16,8 +16,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from autodx import datafiles
-from autodx.datafiles import Dialect
+from autodx import csvfiles, datafiles
+from autodx.csvfiles import Dialect
 from autodx.errors import DataError
 from conftest import assert_user_error, cli, subprocess_cli
 
@@ -98,7 +98,7 @@ def test_inf_without_a_header_is_still_a_value(tmp_cwd):
 # ---------------------------------------------------------------- bounded by bytes
 
 def test_a_line_over_the_limit_is_an_error(tmp_cwd, monkeypatch):
-    monkeypatch.setattr(datafiles, "MAX_LINE", 1000)
+    monkeypatch.setattr(csvfiles, "MAX_LINE", 1000)
     (tmp_cwd / "d.csv").write_text("x\n1\n" + "2" * 5000 + "\n3\n")
     assert_user_error(cli("grad", "x**2", "--data", "d.csv"),
                       "d.csv, line 3: longer than 1,000 characters")
@@ -107,13 +107,13 @@ def test_a_line_over_the_limit_is_an_error(tmp_cwd, monkeypatch):
 
 
 def test_an_endless_line_is_refused_in_bounded_memory(monkeypatch):
-    monkeypatch.setattr(datafiles, "MAX_LINE", 100_000)
-    monkeypatch.setattr(datafiles, "_BLOCK", 4096)
+    monkeypatch.setattr(csvfiles, "MAX_LINE", 100_000)
+    monkeypatch.setattr(csvfiles, "_BLOCK", 4096)
     text = io.StringIO("x\n1\n" + "1" * 10_000_000)
     tracemalloc.start()
     try:
         with pytest.raises(DataError, match="line 3: longer than 100,000"):
-            _rows(datafiles._csv(text, "s", ["x"], {}, []), 1000)
+            _rows(csvfiles.csv_source(text, "s", ["x"], {}, []), 1000)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -121,8 +121,8 @@ def test_an_endless_line_is_refused_in_bounded_memory(monkeypatch):
 
 
 def test_a_chunk_holds_a_bounded_amount_of_text(tmp_path, monkeypatch):
-    monkeypatch.setattr(datafiles, "CHUNK_TEXT", 100)
-    monkeypatch.setattr(datafiles, "_BLOCK", 64)
+    monkeypatch.setattr(csvfiles, "CHUNK_TEXT", 100)
+    monkeypatch.setattr(csvfiles, "_BLOCK", 64)
     path = tmp_path / "d.csv"
     path.write_text("x\n" + "".join(f"{i}.{'0' * 30}\n" for i in range(40)))
     sizes = [len(c["x"]) for c in datafiles.open_source(str(path), ["x"], {}, []).chunks(1000)]
@@ -292,7 +292,7 @@ def test_a_byte_order_mark_on_stdin_through_a_real_pipe(tmp_path, encoding):
 
 def test_a_byte_order_mark_read_as_latin_1_is_dropped_too():
     text = "\xef\xbb\xbfx,y\n1,2\n"  # the BOM's bytes, when stdin is not decoded as UTF-8
-    source = datafiles._csv(io.StringIO(text), "s", ["x", "y"], {}, [])
+    source = csvfiles.csv_source(io.StringIO(text), "s", ["x", "y"], {}, [])
     assert _rows(source, 10) == [{"x": [1.0], "y": [2.0]}]
 
 

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from . import datafiles
+from . import csvfiles, datafiles
 from .errors import InputError
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan"
@@ -192,7 +192,7 @@ def read_vector(text: str, where: str) -> np.ndarray:
         else:
             with open(text) as f:
                 items = f.read().replace(",", " ").split()
-            bad = next((v for v in items if not datafiles.is_number(v)), None)
+            bad = next((v for v in items if not csvfiles.is_number(v)), None)
             if bad is not None:  # quoted cut short: the file may hold anything
                 raise InputError(f"{where} {text}: {datafiles.quoted(bad)} is not a number")
             value = np.array([float(v) for v in items])
