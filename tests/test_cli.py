@@ -407,3 +407,15 @@ def test_wrt_one_entry_of_a_vector(tmp_cwd):
 ])
 def test_wrt_errors(args, fragment):
     assert_user_error(cli("grad", "sum(z)*y", "--at", "z=[1,2,3],y=2", *args), fragment)
+
+
+def test_hints_for_what_people_type():
+    assert_user_error(cli("grad", "sin x", "--at", "1"), "did you mean sin(x)?")
+    run = cli("grad", "e^x", "--at", "e=2,x=3", "-f", "plain")
+    # d/de e^x = x e^(x-1) = 12, d/dx e^x = e^x log e = 8 log 2
+    assert run.code == 0 and [float(v) for v in run.stdout.split()] == \
+        pytest.approx([12.0, 8 * math.log(2)], rel=1e-15)
+    assert run.stderr.splitlines() == [
+        "warning: e is a variable here (column 1); Euler's number is E, as in E**x, or "
+        "exp(x)"]
+    assert cli("grad", "E^x", "--at", "0", "-f", "plain").stderr == ""

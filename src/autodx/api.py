@@ -48,6 +48,11 @@ def expression(text: str, defs: Sequence[str] = ()) -> Expression:
         ['x', 'y']
     """
     tree, helpers, info = P.parse_expression(text, defs)
+    if "e" in info.variables:  # e^x, e**(-t): meant Euler's number, most likely
+        import warnings
+
+        warnings.warn(f"e is a variable here (column {info.variables['e']}); Euler's number "
+                      "is E, as in E**x, or exp(x)", stacklevel=2)
     return Expression(text, tree, helpers, info, compile_tree(tree, helpers))
 
 

@@ -159,6 +159,12 @@ class _Parser:
             raise self.fail("there is nothing to parse: the text is empty")
         node = self.expr()
         if self.tok.kind != "end":
+            prev = self.tokens[self.i - 1]
+            if prev.kind == "name" and prev.text in FUNCTIONS and self.tok.kind in ("name",
+                                                                                  "num"):
+                raise self.fail(f"unexpected {self.tok.text!r}: did you mean "
+                                f"{prev.text}({self.tok.text})? A function takes its "
+                                "argument in parentheses")
             raise self.fail(f"unexpected {self.tok.text!r}: expected an operator or the end")
         return node
 
