@@ -9,7 +9,9 @@ does, in the command's own process and in every Python process it starts:
         CliRunner().invoke(app, argv)
     assert report.findings == []
 
-Children are reached without touching autodx: while an example runs, ``PYTHONPATH``
+Children (the symbolic worker; ``python -m autodx.server`` started by ``autodx server
+start`` and the workers it forks) are reached without touching autodx: while an
+example runs, ``PYTHONPATH``
 starts with a folder of our own that holds a ``sitecustomize.py`` (``python -P`` leaves
 PYTHONPATH alone; only ``-I``/``-E``/``-S`` would skip it, and a child that never says
 hello is visible, see :attr:`Report.children`). It installs the same hook for the
@@ -110,6 +112,7 @@ WHITELIST = (
     ("autodx.server_worker", "import", "socket"),
     ("autodx.client", "socket.connect", "unix"),
     ("autodx.server", "socket.bind", "unix"),
+    ("autodx.server", "socket.sendmsg", "unix"),  # hands a client's fds to a worker
     ("autodx.client", "os.posix_spawn", ("-m", "autodx.server")),
     ("autodx.server", "os.fork", None),
 )
@@ -344,9 +347,12 @@ class Auditor:
         return None
 
     def _network(self, event, args):
+        sock = args[0] if args else None
         address = args[1] if len(args) > 1 else None
-        if isinstance(address, (str, bytes)) and _allowed(_origin(), event, "unix"):
-            return None  # a Unix socket (a path), where autodx means to use one
+        unix = isinstance(address, (str, bytes)) or \
+            getattr(sock, "family", None) == getattr(_socket_module(), "AF_UNIX", -1)
+        if unix and _allowed(_origin(), event, "unix"):
+            return None  # a Unix socket, where autodx means to use one
         return f"{event}: {_short(args)}"
 
     def _open(self, event, args):
@@ -536,7 +542,7 @@ def _frames():
 _GLOBALS = globals()
 _SKIP = ("importlib", "_frozen_importlib", "_frozen_importlib_external", "ctypes",
          "pickle", "subprocess", "os", "tempfile", "shutil", "io", "_pyio", "codecs",
-         "pathlib", "posixpath", "genericpath", "runpy", "contextlib")
+         "pathlib", "posixpath", "genericpath", "runpy", "contextlib", "socket")
 
 
 _IMPORTING = ("importlib", "_frozen_importlib", "_frozen_importlib_external")
@@ -563,6 +569,10 @@ def _origin(skip=_SKIP) -> str | None:
 
 def _in_stack(modules) -> bool:
     return any(_module_of(f) in modules for f in _frames())
+
+
+def _socket_module():
+    return sys.modules.get("socket")
 
 
 def _module_being_run() -> str | None:

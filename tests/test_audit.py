@@ -107,10 +107,9 @@ def test_the_canary_is_caught_wherever_it_is_compiled(tmp_path, plant):
     assert any("canary" in f["detail"] for f in outcome.findings), outcome.findings
 
 
-def test_the_hook_reaches_the_symbolic_worker(tmp_path, monkeypatch):
-    """The worker (python -P -m autodx.check.worker) gets the hook from the
-    sitecustomize on PYTHONPATH, says hello, and reports what is planted in it: here an
-    eval in its tokenizer, planted by a second sitecustomize that ours runs after it."""
+def _plant_in_children(tmp_path, monkeypatch) -> None:
+    """A second sitecustomize, which ours runs after installing the hook: an eval in
+    the tokenizer of every Python process the CLI starts."""
     site = tmp_path / "plant"
     site.mkdir()
     (site / "sitecustomize.py").write_text(
@@ -125,6 +124,13 @@ def test_the_hook_reaches_the_symbolic_worker(tmp_path, monkeypatch):
         "P.tokenize = tokenize\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(site)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+
+
+def test_the_hook_reaches_the_symbolic_worker(tmp_path, monkeypatch):
+    """The worker (python -P -m autodx.check.worker) gets the hook from the
+    sitecustomize on PYTHONPATH, says hello, and reports what is planted in it: here an
+    eval in its tokenizer, planted by a second sitecustomize that ours runs after it."""
+    _plant_in_children(tmp_path, monkeypatch)
     auditor = audit.install()
     with auditor.example(texts=["x*y + 2.5"], paths=[str(tmp_path), CACHE]) as report:
         code, _, stderr, _ = invoke(["grad", "x*y + 2.5", "--at", "x=1,y=2", "--symbolic"])
@@ -133,6 +139,37 @@ def test_the_hook_reaches_the_symbolic_worker(tmp_path, monkeypatch):
     assert [f for f in report.findings if f["child"] and f["event"] == "compile"], \
         report.findings
     assert not [f for f in report.findings if not f["child"]], report.findings
+
+
+def test_the_hook_reaches_the_warm_engine(tmp_path, monkeypatch):
+    """``autodx server start`` spawns ``python -m autodx.server`` (detached), which
+    forks its workers: the hook reaches all of them through the same sitecustomize. A
+    command forwarded to the server, with an eval planted in the server's tokenizer,
+    is caught in the server's worker; the engine's own socket, spawn and fork are the
+    whitelist's, so nothing else is found in any child."""
+    _plant_in_children(tmp_path, monkeypatch)
+    folder = tmp_path / "server"
+    folder.mkdir(mode=0o700)
+    monkeypatch.setenv("AUTODX_SERVER_DIR", str(folder))
+    monkeypatch.delenv("AUTODX_SERVER", raising=False)
+    text = "x*y + 2.5"
+
+    def autodx(*argv):
+        return subprocess.run([sys.executable, "-m", "autodx", *argv], capture_output=True,
+                              text=True, timeout=120)
+    auditor = audit.install()
+    with auditor.example(texts=[text], paths=[str(tmp_path), CACHE]) as report:
+        try:
+            started = autodx("server", "start")
+            run = autodx("grad", text, "--at", "x=1,y=2", "--format", "plain")
+        finally:
+            autodx("server", "stop")
+    assert started.returncode == 0, started.stderr
+    assert run.returncode == 0 and run.stdout.split() == ["2", "1"], run
+    assert any("autodx.server" in c["argv"] for c in report.children), report.children
+    in_children = [f for f in report.findings if f["child"]]
+    assert in_children, "the planted eval in the server was not found"
+    assert {f["event"] for f in in_children} == {"compile"}, in_children
 
 
 def test_the_real_cli_gives_no_finding(tmp_path):
@@ -173,5 +210,6 @@ def test_the_whitelist_is_what_autodx_does():
                 "ctypes.dlopen": "CDLL(", "ctypes.dlsym": str(detail),
                 "ctypes.get_errno": "use_errno", "ctypes.set_errno": "use_errno",
                 "socket.connect": ".connect(", "socket.bind": ".bind(",
+                "socket.sendmsg": "send_fds(",
                 "os.posix_spawn": "posix_spawn(", "os.fork": "os.fork("}[event]
         assert word in text, (origin, event, word)
