@@ -36,6 +36,7 @@ from . import client
 
 DEFAULT_IDLE = 900.0
 BEAT_EVERY = 1.0
+HELLO_TIMEOUT = 2.0
 LOG_NAME = "server.log"
 LOCK_NAME = "server.lock"
 _MAX_EARLY_DEATHS = 3  # workers that die before they are ready: give up
@@ -122,9 +123,11 @@ class Supervisor:
         self.workers[pid] = worker
         self.selector.register(parent, selectors.EVENT_READ, lambda: self._from_worker(worker))
 
-    def _from_worker(self, worker: Worker) -> None:
+    def _from_worker(self, worker: Worker, flags: int = 0) -> None:
         try:
-            message = worker.chan.recv(1024)
+            message = worker.chan.recv(1024, flags)
+        except BlockingIOError:
+            return
         except OSError:
             message = b""
         if not message:
@@ -193,7 +196,9 @@ class Supervisor:
             if client.peer_uid(conn) != os.getuid():
                 conn.close()  # another user: not a word
                 return
-            conn.settimeout(client.timeout())
+            # the first frame follows the connect at once; a caller that dawdles must
+            # not hold up the others for long
+            conn.settimeout(HELLO_TIMEOUT)
             hello, fds = client.recv_request(conn)
         except (OSError, ValueError):
             conn.close()
@@ -203,6 +208,8 @@ class Supervisor:
     def _answer(self, conn: socket.socket, fds: list[int], hello: dict) -> None:
         op = hello.get("op")
         same = hello.get("identity") == self.identity
+        for worker in list(self.workers.values()):  # news sent before this call came
+            self._from_worker(worker, socket.MSG_DONTWAIT)
         try:
             if op == "status":
                 client.send_json(conn, self.status(same))

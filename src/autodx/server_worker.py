@@ -167,7 +167,8 @@ def _end() -> None:
 
 
 class Runner:
-    def __init__(self):
+    def __init__(self, chan: socket.socket):
+        self.chan = chan
         import typer
 
         from . import _jax  # noqa: F401  (JAX, configured, and the cache folder)
@@ -228,7 +229,7 @@ class Runner:
         finally:
             caller.__exit__(None, None, None)
         watchdog.finish()
-        _reply(conn, caller.log, status)
+        _reply(conn, caller.log, status, self.chan)
         return True
 
 
@@ -239,9 +240,10 @@ def _env_number_in(env: dict, name: str) -> float:
         return 0.0
 
 
-def _reply(conn: socket.socket, log: list, status: int) -> None:
+def _reply(conn: socket.socket, log: list, status: int, chan: socket.socket) -> None:
     """The output in the order it was written (runs of one stream joined), then the
-    exit status."""
+    exit status; the supervisor hears the command was served before the caller does,
+    so a ``status`` asked right after it counts it."""
     merged: list = []
     for fd, data in log:
         if merged and merged[-1][0] == fd:
@@ -250,12 +252,13 @@ def _reply(conn: socket.socket, log: list, status: int) -> None:
             merged.append((fd, [data]))
     for fd, parts in merged:
         client.send_frame(conn, client.OUT if fd == 1 else client.ERR, b"".join(parts))
+    chan.send(b"done 1")
     client.send_frame(conn, client.EXIT, json.dumps({"status": status}).encode())
 
 
 def run(chan: socket.socket) -> None:
     """The worker's life: get ready, then one command per message from the supervisor."""
-    runner = Runner()
+    runner = Runner(chan)
     runner.warm_up()
     chan.send(b"ready " + runner.source.encode())
     while True:
@@ -272,4 +275,5 @@ def run(chan: socket.socket) -> None:
             conn.close()
             for fd in fds[1:]:
                 os.close(fd)
-        chan.send(b"done " + (b"1" if served else b"0"))
+        if not served:
+            chan.send(b"done 0")
