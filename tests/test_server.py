@@ -249,6 +249,7 @@ COMMANDS = [
     ["grad", "-x**2", "--at", "2", "--precision", "32"],
     ["grad", "L(w - 0.1*diff(L(w), w))", "--def", "L(w) = (w*a - 1)**2", "--wrt", "w",
      "--at", "w=0.3,a=2", "--format", "json"],
+    ["grad", "sin(x)*exp(x)", "--order", "2", "--at", "1", "--check"],  # a worker process
     ["functions"],
     ["--help"],
     ["grad", "--help"],
