@@ -175,6 +175,7 @@ class Runner:
         from .cli import app
 
         self.command = typer.main.get_command(app)
+        _keep_programs_in_memory()
         self.bound = int(_env_number("AUTODX_SERVER_MEMORY_MB", DEFAULT_MEMORY_MB)) << 20
         self.usable = True
         self.source = client.source_hash()
@@ -231,6 +232,39 @@ class Runner:
         watchdog.finish()
         _reply(conn, caller.log, status, self.chan)
         return True
+
+
+PROGRAMS_IN_MEMORY = 64
+
+
+def _keep_programs_in_memory() -> None:
+    """Keep the last PROGRAMS_IN_MEMORY compiled programs in the worker, so a repeated
+    command skips even loading its program from the disk cache (and a command run with
+    AUTODX_NO_CACHE=1 skips compiling it again). The disk cache is left as in-process
+    runs leave it: an entry used from memory is touched, and a missing one is compiled
+    and stored again."""
+    import collections
+
+    from . import cachedir, progcache
+
+    original, kept = progcache.compiled, collections.OrderedDict()
+
+    def compiled(jitted, args, parts, options=None):
+        if parts is None:
+            return original(jitted, args, parts, options)
+        key = progcache.key_for([parts, options], *args)
+        folder = progcache._folder()
+        path = None if folder is None else os.path.join(folder, key + ".bin")
+        if key in kept and (path is None or os.path.isfile(path)):
+            kept.move_to_end(key)
+            if path is not None:
+                cachedir.touch(path)
+            return kept[key]
+        kept[key] = original(jitted, args, parts, options)
+        while len(kept) > PROGRAMS_IN_MEMORY:
+            kept.popitem(last=False)
+        return kept[key]
+    progcache.compiled = compiled
 
 
 def _env_number_in(env: dict, name: str) -> float:
