@@ -1,3 +1,3 @@
-from autodx.client import main
+from autodx.entry import main
 
 main()

@@ -1,4 +1,4 @@
-"""The ``autodx`` entry point and the client side of the warm engine.
+"""The client side of the warm engine: forward a command to a running server.
 
 A command is forwarded to a running server (:mod:`autodx.server`) when one answers,
 and runs in-process otherwise. Forwarding is decided before anything heavy is
@@ -31,6 +31,7 @@ from . import __version__
 
 PROTOCOL = 1
 SOCKET_NAME = "server.sock"
+LOCK_NAME = "server.lock"
 HEADER = struct.Struct("!cI")  # kind, length
 # frame kinds
 JSON, OUT, ERR, BEAT, EXIT, FALLBACK = b"J", b"1", b"2", b"H", b"X", b"F"
@@ -77,6 +78,15 @@ def folder_problem(folder: str) -> str | None:
     if stat.S_IMODE(info.st_mode) & 0o077:
         return f"open to others (mode {stat.S_IMODE(info.st_mode):o})"
     return None
+
+
+def prepare_folder(folder: str) -> str | None:
+    """Make the socket's folder (0700) if needed; why it cannot be used, or None."""
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError as e:
+        return e.strerror or str(e)
+    return folder_problem(folder)
 
 
 def peer_uid(sock: socket.socket) -> int:
@@ -395,19 +405,9 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-# ---------------------------------------------------------------- the entry point
-
 def _mode() -> str:
     mode = os.environ.get("AUTODX_SERVER", "").strip().lower()
     return mode if mode in ("off", "auto") else ""
-
-
-def _interrupted(signum, frame):
-    try:
-        os.write(2, b"error: interrupted\n")
-    except OSError:
-        pass
-    os._exit(130)
 
 
 def try_forward(argv: list[str]) -> int | None:
@@ -442,23 +442,3 @@ def start_background() -> int | None:
                               os.environ, file_actions=actions, setsid=True)
     except OSError:
         return None
-
-
-def main() -> None:
-    """The ``autodx`` console script: forward to the server, else run in-process."""
-    import signal
-
-    argv = sys.argv[1:]
-    previous = {s: signal.signal(s, _interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
-    status = try_forward(argv)
-    if status is not None:
-        try:
-            sys.stdout.flush()
-        except OSError:
-            pass
-        os._exit(status)
-    for s, handler in previous.items():
-        signal.signal(s, handler)
-    from .cli import main as run_here
-
-    run_here()

@@ -33,42 +33,16 @@ import sys
 import time
 
 from . import client
+from .server_worker import BEAT_EVERY, _env_number, rss_bytes
 
 DEFAULT_IDLE = 900.0
-BEAT_EVERY = 1.0
 HELLO_TIMEOUT = 2.0
 LOG_NAME = "server.log"
-LOCK_NAME = "server.lock"
 _MAX_EARLY_DEATHS = 3  # workers that die before they are ready: give up
-
-
-def _env_number(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, ""))
-        return value if value > 0 else default
-    except ValueError:
-        return default
 
 
 def workers_wanted() -> int:
     return int(_env_number("AUTODX_SERVER_WORKERS", 2))
-
-
-def prepare_folder(folder: str) -> str | None:
-    """Make the socket's folder (0700) if needed; why it cannot be used, or None."""
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-    except OSError as e:
-        return e.strerror or str(e)
-    return client.folder_problem(folder)
-
-
-def rss_bytes(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 class Worker:
@@ -348,11 +322,11 @@ def main() -> int:
     """Serve until stopped or idle. Exit status 0, or 1 when the folder cannot be used,
     or 0 at once when another server holds the folder's lock."""
     folder = client.server_dir()
-    why = prepare_folder(folder)
+    why = client.prepare_folder(folder)
     if why:
         print(f"error: cannot use {folder} for the autodx server: {why}", file=sys.stderr)
         return 1
-    lock = open(os.path.join(folder, LOCK_NAME), "a")
+    lock = open(os.path.join(folder, client.LOCK_NAME), "a")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

@@ -24,11 +24,27 @@ import threading
 import time
 
 from . import client, interrupt
-from .server import BEAT_EVERY, _env_number, rss_bytes
 
+BEAT_EVERY = 1.0  # seconds between heartbeats to a waiting caller
 DEFAULT_MEMORY_MB = 2048
 _WATCH_EVERY = 0.02
 _WARM_UP = ["grad", "x**3+2*x**2-3*x+1", "--order", "3", "--at", "1", "--format", "plain"]
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, ""))
+        return value if value > 0 else default
+    except ValueError:
+        return default
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class _Sink(io.BufferedIOBase):

@@ -11,7 +11,7 @@ import time, so ``autodx --help`` and ``autodx --version`` stay fast.
 - :mod:`.server`: ``autodx server start | stop | status``;
 - :mod:`.shell`: ``autodx shell``.
 
-The ``autodx`` console script is :func:`autodx.client.main`, which forwards a command
+The ``autodx`` console script is :func:`autodx.entry.main`, which forwards a command
 to a running server before any of this is imported; :func:`main` here runs in-process.
 """
 from __future__ import annotations

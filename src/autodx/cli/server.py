@@ -53,8 +53,6 @@ def cli_server_start() -> None:
 
       autodx server start
     """
-    from .. import server
-
     found = _ping()
     if found and found.get("same"):
         print(f"autodx server already running (pid {found['pid']})")
@@ -63,7 +61,7 @@ def cli_server_start() -> None:
         client.ask("stop")
         _wait_stopped(found["pid"])
     folder = client.server_dir()
-    why = server.prepare_folder(folder)
+    why = client.prepare_folder(folder)
     if why:
         raise InputError(f"cannot use {folder} for the autodx server: {why}; set "
                          "AUTODX_SERVER_DIR to a folder of your own")
@@ -86,10 +84,8 @@ def _locked(folder: str) -> bool:
     """Another server holds the folder's lock (it is starting or running)."""
     import fcntl
 
-    from ..server import LOCK_NAME
-
     try:
-        with open(os.path.join(folder, LOCK_NAME), "a") as f:
+        with open(os.path.join(folder, client.LOCK_NAME), "a") as f:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return False
     except OSError:
