@@ -96,8 +96,8 @@ def peer_uid(sock: socket.socket) -> int:
 
 
 def source_hash() -> str:
-    """A hash of autodx's own modules, computed as :func:`autodx.progcache._source_hash`
-    does (a test keeps the two equal) but without importing JAX."""
+    """A hash of autodx's own modules, sub-packages included, without importing JAX: the
+    program cache's key and the warm engine's version check both use it."""
     top = os.path.dirname(os.path.abspath(__file__))
     h = hashlib.sha256()
     for folder, _, files in sorted(os.walk(top)):

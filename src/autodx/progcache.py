@@ -33,16 +33,10 @@ _MAGIC = b"autodx-program-1\n"
 
 def _source_hash() -> str:
     """A hash of autodx's own modules, sub-packages included: a changed program never
-    reuses an old entry."""
-    top = os.path.dirname(os.path.abspath(__file__))
-    h = hashlib.sha256()
-    for folder, _, files in sorted(os.walk(top)):
-        for name in sorted(files):
-            if name.endswith(".py"):
-                path = os.path.join(folder, name)
-                with open(path, "rb") as f:
-                    h.update(os.path.relpath(path, top).encode() + b"\0" + f.read())
-    return h.hexdigest()
+    reuses an old entry (the warm engine's client checks the same hash)."""
+    from .client import source_hash
+
+    return source_hash()
 
 
 _ENV: list[str] = []

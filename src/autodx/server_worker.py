@@ -144,7 +144,7 @@ class _Watchdog(threading.Thread):
         poller.register(self.conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
         last = time.monotonic()
         while not self.done.wait(_WATCH_EVERY):
-            if poller.poll(0) and _hung_up(self.conn):
+            if poller.poll(0) and _gone(self.conn):
                 _end()
             if rss_bytes(os.getpid()) - self.base > self.bound:
                 self.send(client.FALLBACK, json.dumps({"warn": ""}).encode())
@@ -165,15 +165,6 @@ class _Watchdog(threading.Thread):
     def finish(self) -> None:
         with self.lock:
             self.done.set()
-
-
-def _hung_up(conn: socket.socket) -> bool:
-    try:
-        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
 
 
 def _end() -> None:
