@@ -253,14 +253,12 @@ def run_in_process(invoke, example: Example, folder: str, paths: list) -> Outcom
 # new ones; tests/test_hostile.py pins each with a strict xfail, which fails once it is
 # fixed (then remove the entry). (label, exit status or None, a regex the stderr must
 # match or None, a regex the problem must match or None)
-KNOWN_OPEN = [
-    ("an empty or truncated .npy reads as an interrupt", 130, r"^\n?error: interrupted\n$",
-     None),
-    ("a number of 5000 digits in a data file exceeds Python's int digit limit", 1,
-     r"Exceeds the limit \(4300 digits\)", None),
-    ("an .npz that is not a zip file is left open", None, None,
-     r"^left a file open: unclosed file .*\.npz"),
-    ("1/0*x: a constant division by zero raises in Python", 1, r"ZeroDivisionError", None),
+KNOWN_OPEN: list = [
+    # (label, exit status or None, stderr pattern or None, problem pattern or None):
+    # cases the fuzzer found and the code does not handle yet. The first four it found
+    # (an empty .npy read as an interrupt, a 5000-digit header index, 1/0*x, a damaged
+    # .npz left open) are fixed; a FIFO with no writer as --data still blocks, pinned
+    # by an xfail in tests/test_hostile.py, and is no example the fuzzer draws.
 ]
 
 

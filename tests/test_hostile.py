@@ -87,12 +87,10 @@ def test_random_expressions_through_check_and_symbolic(tmp_path, text):
     assert doc["check"]["ok"] == verdicts.count("ok")
 
 
-# ------------------------------------------------------------------ known open cases
-# Found by benchmarks/fuzz.py and not fixed yet (src/ is not this test's to change);
-# each fails today, as xfail(strict=True) says, and will XPASS, failing the suite, once
-# fixed: then delete the test's mark and its entry in harness.KNOWN_OPEN.
+# ------------------------------------------------------------------ cases the fuzzer found
+# Found by benchmarks/fuzz.py and fixed; the one still open is pinned by a strict xfail,
+# which will XPASS, failing the suite, once it is fixed.
 
-@pytest.mark.xfail(strict=True, reason="an empty .npy ends in 'error: interrupted', 130")
 def test_an_empty_npy_is_one_error_line(tmp_path):
     example = hostile.Example("data", ["grad", "sin(x)", "--data", "d.npy"],
                               files={"d.npy": b""})
@@ -100,7 +98,6 @@ def test_an_empty_npy_is_one_error_line(tmp_path):
     assert outcome.code == 2 and problems == []
 
 
-@pytest.mark.xfail(strict=True, reason="a 5000-digit index in a CSV header: exit 1")
 def test_a_5000_digit_header_index_is_one_error_line(tmp_path):
     example = hostile.Example("data", ["grad", "sum(z)", "--data", "-"],
                               stdin=f"z[{'9' * 5000}]\n1\n")
@@ -108,14 +105,12 @@ def test_a_5000_digit_header_index_is_one_error_line(tmp_path):
     assert outcome.code == 2 and problems == []
 
 
-@pytest.mark.xfail(strict=True, reason="1/0*x: ZeroDivisionError, exit 1")
 def test_a_constant_division_by_zero_is_not_an_internal_error(tmp_path):
     example = hostile.Example("expr", ["grad", "1/0*x", "--at", "x=0.5"])
     outcome, problems = run_example(invoke, example, str(tmp_path), [CACHE])
     assert outcome.code in (0, 2) and problems == [], outcome.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="a damaged .npz is left open (ResourceWarning)")
 def test_a_damaged_npz_is_closed(tmp_path):
     example = hostile.Example("data", ["grad", "x*y", "--data", "d.npz"],
                               files={"d.npz": b"PK\x03\x04" + bytes(100)})

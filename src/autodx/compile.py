@@ -6,6 +6,7 @@ its entry in :mod:`autodx.registry`, and the walk of the tree is the shared
 """
 from __future__ import annotations
 
+import math
 import operator
 from typing import Callable
 
@@ -21,7 +22,17 @@ from .tree import Interpreter, Scope
 Env = dict  # name -> jax array (0-d for scalars, 1-d for vectors)
 Fun = Callable[[Env], jax.Array]
 
-_BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+def _divide(a, b):
+    """a / b, and for two Python numbers what float arithmetic gives (1/0 is inf, 0/0
+    nan) instead of ZeroDivisionError."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        return math.nan if a == 0 or a != a else math.copysign(math.inf, a) * \
+            math.copysign(1.0, b)
+
+
+_BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": _divide}
 
 
 def compile_tree(tree: P.Node, helpers: dict[str, P.Helper]) -> Fun:

@@ -23,7 +23,7 @@ import numpy as np
 from .errors import DataError
 from .sources import Chunk, DataWarning, Source, clip, quoted, reason
 
-_HEADER = re.compile(r"([A-Za-z][A-Za-z0-9_]*)(?:\[(\d+)\])?")
+_HEADER = re.compile(r"([A-Za-z][A-Za-z0-9_]*)(?:\[(\d{1,9})\])?")  # int() takes 4,300
 # A cell numpy's parser reads, and nothing more (Python's float() also takes 1_000 and
 # non-ASCII digits): the line-by-line check must find whatever made numpy fail.
 _CELL = re.compile(r"\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|inf(?:inity)?|nan)\s*",

@@ -43,7 +43,7 @@ def open_source(path: str, needed: list[str], vectors: dict[str, str],
         if suffix == ".npz":
             return _npz(path, needed, vectors, given)
         handle = open(path, encoding="utf-8-sig")  # universal newlines: lines end in \n
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError) as e:  # EOFError: an empty .npy
         raise DataError(f"--data {path}: cannot be read ({reason(e)})") from None
     return csv_source(handle, path, needed, vectors, given)
 
@@ -112,8 +112,8 @@ def _npz_arrays(path: str) -> dict[str, np.ndarray]:
     import zipfile
     import zlib
 
-    try:
-        with np.load(path, allow_pickle=False) as z:
+    try:  # opened here, so a member numpy cannot read still leaves the file closed
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as e:
         raise DataError(f"--data {path}: cannot be read ({reason(e)})") from None
