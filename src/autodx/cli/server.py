@@ -49,8 +49,9 @@ def cli_server_start() -> None:
     it on demand. Its socket is in AUTODX_SERVER_DIR (default
     $XDG_RUNTIME_DIR/autodx), a folder only you can enter.
 
-    [bold]Example[/bold]
+    Examples:
 
+    \b
       autodx server start
     """
     found = _ping()
@@ -103,8 +104,9 @@ def _exited(pid: int) -> bool:
 def cli_server_stop() -> None:
     """Stop the warm engine (commands then run in-process again).
 
-    [bold]Example[/bold]
+    Examples:
 
+    \b
       autodx server stop
     """
     found = _ping()
@@ -121,8 +123,9 @@ def cli_server_status() -> None:
     """Whether the warm engine runs: its pid, version, uptime, memory and the commands
     it has served. Exit status 0 when it runs, 3 when it does not.
 
-    [bold]Example[/bold]
+    Examples:
 
+    \b
       autodx server status
     """
     try:

@@ -124,8 +124,9 @@ def cli_shell() -> None:
     prints its `error:` line and the session goes on. Lines run on the warm engine when
     one runs (autodx server start), else in the shell's own process, which stays warm.
 
-    [bold]Example[/bold]
+    Examples:
 
+    \b
       autodx shell    (then, at the prompt: grad "sin(x)" --order 4 --at 0)
     """
     raise typer.Exit(loop())
