@@ -19,6 +19,7 @@ symlink), and only when the process at its other end runs as our user.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -93,6 +94,16 @@ def peer_uid(sock: socket.socket) -> int:
     """The user id of the process at the other end of a Unix socket."""
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     return struct.unpack("3i", creds)[1]
+
+
+def hung_up(sock: socket.socket) -> bool:
+    """The other end of ``sock`` has closed it (a caller's Ctrl-C); never waits."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def source_hash() -> str:
@@ -229,11 +240,9 @@ def connect(path: str | None = None) -> socket.socket:
 
 
 def _remove_stale(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         if stat.S_ISSOCK(os.lstat(path).st_mode):
             os.unlink(path)
-    except OSError:
-        pass
 
 
 def ask(op: str, path: str | None = None) -> dict:
@@ -259,10 +268,9 @@ def _terminal() -> dict:
 
 
 def _isatty(stream) -> bool:
-    try:
+    with contextlib.suppress(ValueError, OSError):
         return stream is not None and stream.isatty()
-    except (ValueError, OSError):
-        return False
+    return False
 
 
 def _encodings() -> dict:

@@ -146,7 +146,7 @@ class Supervisor:
             if free is None:
                 return
             conn, fds = self.queue.popleft()
-            if _gone(conn):
+            if client.hung_up(conn):  # Ctrl-C while it waited
                 conn.close()
                 _close(fds)
                 continue
@@ -273,16 +273,6 @@ class Supervisor:
             else:
                 _signal(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
-
-
-def _gone(conn: socket.socket) -> bool:
-    """The caller hung up while its command waited (Ctrl-C)."""
-    try:
-        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
 
 
 def _close(fds) -> None:

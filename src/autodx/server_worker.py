@@ -144,7 +144,7 @@ class _Watchdog(threading.Thread):
         poller.register(self.conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
         last = time.monotonic()
         while not self.done.wait(_WATCH_EVERY):
-            if poller.poll(0) and _gone(self.conn):
+            if poller.poll(0) and client.hung_up(self.conn):
                 _end()
             if rss_bytes(os.getpid()) - self.base > self.bound:
                 self.send(client.FALLBACK, json.dumps({"warn": ""}).encode())
