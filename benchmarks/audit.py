@@ -11,12 +11,12 @@ does, in the command's own process and in every Python process it starts:
 
 Children (the symbolic worker; ``python -m autodx.server`` started by ``autodx server
 start`` and the workers it forks) are reached without touching autodx: while an
-example runs, ``PYTHONPATH``
-starts with a folder of our own that holds a ``sitecustomize.py`` (``python -P`` leaves
-PYTHONPATH alone; only ``-I``/``-E``/``-S`` would skip it, and a child that never says
-hello is visible, see :attr:`Report.children`). It installs the same hook for the
-child's whole life and appends findings to the log file named by ``AUTODX_AUDIT_LOG``;
-the example's texts reach it through the file named by ``AUTODX_AUDIT_CONTEXT``.
+example runs, ``PYTHONPATH`` starts with a folder of our own that holds a
+``sitecustomize.py`` (``python -P`` leaves PYTHONPATH alone; only ``-I``/``-E``/``-S``
+would skip it, and a child that never says hello is visible, see
+:attr:`Report.children`). It installs the same hook for the child's whole life and
+appends findings to the log file named by ``AUTODX_AUDIT_LOG``; the example's texts
+reach it through the file named by ``AUTODX_AUDIT_CONTEXT``.
 
 What is a finding (while an example runs; in a child, at any time):
 

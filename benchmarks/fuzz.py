@@ -30,6 +30,7 @@ import collections
 import datetime
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -219,11 +220,25 @@ class Surface:
         self.slowest.sort(key=lambda t: -t[0])
         del self.slowest[10:]
 
+    def kinds(self) -> list[dict]:
+        """Each kind of problem (its text with numbers and quoted names blurred), how
+        many examples had it, and the first of them."""
+        found: dict = {}
+        for v in self.violations:
+            for p in v["problems"]:
+                key = re.sub(r"\d+", "N", re.sub(r"'[^']*'", "'...'", p))[:120]
+                entry = found.setdefault(key, {"problem": key, "count": 0,
+                                               "example": v["example"][:300],
+                                               "stderr": v.get("stderr", "")[-300:]})
+                entry["count"] += 1
+        return sorted(found.values(), key=lambda e: -e["count"])
+
     def as_dict(self) -> dict:
         return {"surface": self.name, "examples": self.examples,
                 "exit_status": {str(k): v for k, v in sorted(self.codes.items(),
                                                              key=lambda kv: str(kv[0]))},
                 "violations": self.violations[:50], "violation_count": len(self.violations),
+                "violation_kinds": self.kinds(),
                 "audit_findings": self.findings, "audited_children": self.children,
                 "slowest": [{"seconds": round(s, 2), "peak_mb": m, "example": d}
                             for s, m, d, _ in self.slowest],
@@ -441,8 +456,8 @@ def summary(r: Surface) -> str:
              f"slowest {slow[0]:.2f} s, {slow[1]} MB ({slow[2][:80]}); audit findings "
              f"{r.findings}; children audited {r.children}; contract violations "
              f"{len(r.violations)}; over 10 s / 2 GB: {len(r.breaking)}"]
-    for v in r.violations[:10]:
-        lines.append(f"  VIOLATION {v['example'][:200]}: {'; '.join(v['problems'])[:400]}")
+    for k in r.kinds()[:12]:
+        lines.append(f"  VIOLATION x {k['count']}: {k['problem']} (first: {k['example'][:160]})")
     for b in sorted(r.breaking, key=lambda b: -b["seconds"])[:10]:
         lines.append(f"  OVER LIMIT {b['seconds']} s, {b['peak_mb']} MB in the worker; "
                      f"fresh: {b.get('fresh')}: {b['example'][:200]}")
