@@ -97,9 +97,10 @@ class Supervisor:
         self.workers[pid] = worker
         self.selector.register(parent, selectors.EVENT_READ, lambda: self._from_worker(worker))
 
-    def _from_worker(self, worker: Worker, flags: int = 0) -> None:
+    def _from_worker(self, worker: Worker) -> None:
+        # never wait: a status call may have read the news the selector announced
         try:
-            message = worker.chan.recv(1024, flags)
+            message = worker.chan.recv(1024, socket.MSG_DONTWAIT)
         except BlockingIOError:
             return
         except OSError:
@@ -183,7 +184,7 @@ class Supervisor:
         op = hello.get("op")
         same = hello.get("identity") == self.identity
         for worker in list(self.workers.values()):  # news sent before this call came
-            self._from_worker(worker, socket.MSG_DONTWAIT)
+            self._from_worker(worker)
         try:
             if op == "status":
                 client.send_json(conn, self.status(same))
