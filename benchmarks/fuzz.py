@@ -289,10 +289,11 @@ def run_surface(name: str, args, base: str) -> Surface:
 def _fuzz(name, slow, examples, deadline, worker, record, folder, cache, plant,
           args) -> bool:
     """One hypothesis run; True when the deadline stopped it."""
-    from hypothesis import HealthCheck, given, seed, settings, target
+    from hypothesis import HealthCheck, Verbosity, given, seed, settings, target
 
+    # quiet: stopping at the deadline would otherwise print "reproduce with @seed"
     @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet)
     @given(hostile.SURFACES[name](slow))
     def fuzz(example):
         if deadline is not None and time.monotonic() > deadline:
@@ -416,9 +417,13 @@ def fresh_run(example, base: str, limit: float) -> dict:
         example = harness.resolve(example, folder)
         env = dict(os.environ, AUTODX_CACHE_DIR=cache, AUTODX_SERVER="off")
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "autodx", *example.argv],
-                                cwd=folder, env=env, stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "autodx", *example.argv],
+                                    cwd=folder, env=env, stdin=subprocess.PIPE,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        except (OSError, ValueError) as e:  # an argument over the kernel's 128 KB
+            return {"seconds": None, "exit": f"no process can be given these "
+                    f"arguments ({e.strerror if isinstance(e, OSError) else e})"}
         if example.stdin is not None:
             try:
                 proc.stdin.write(example.stdin.encode("utf-8", "replace"))
