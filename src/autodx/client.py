@@ -100,15 +100,13 @@ def hung_up(sock: socket.socket) -> bool:
     """The other end of ``sock`` has closed it (a caller's Ctrl-C); never waits."""
     try:
         return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
+    except OSError as e:  # BlockingIOError: nothing to read, the caller is still there
+        return not isinstance(e, BlockingIOError)
 
 
 def source_hash() -> str:
-    """A hash of autodx's own modules, sub-packages included, without importing JAX: the
-    program cache's key and the warm engine's version check both use it."""
+    """A hash of autodx's own modules (sub-packages too), without importing JAX: the
+    program cache's key and the warm engine's version check."""
     top = os.path.dirname(os.path.abspath(__file__))
     h = hashlib.sha256()
     for folder, _, files in sorted(os.walk(top)):
