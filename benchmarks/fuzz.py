@@ -56,6 +56,9 @@ def serve(fd_in: int, fd_out: int) -> None:
     """The worker: JSON requests in, outcomes out; the CLI runs in-process."""
     import autodx.parse  # noqa: F401  (sets the recursion limit)
 
+    # the log in the surface's folder, which the parent removes (a killed worker
+    # cannot clean up after itself)
+    harness.audit.install(os.environ.get("AUTODX_FUZZ_AUDIT_LOG"))
     invoke = hostile.invoke
     reader, writer = os.fdopen(fd_in, "r"), os.fdopen(fd_out, "w")
     _warm_up(invoke)
@@ -260,7 +263,8 @@ def run_surface(name: str, args, base: str) -> Surface:
     folder = tempfile.mkdtemp(prefix=f"{name}-", dir=base)
     cache = os.path.join(folder, "cache")
     env = dict(os.environ, AUTODX_CACHE_DIR=cache, AUTODX_SERVER="off",
-               PYTHONWARNINGS="ignore")
+               PYTHONWARNINGS="ignore",
+               AUTODX_FUZZ_AUDIT_LOG=os.path.join(folder, "audit.log"))
     worker = Worker(env)
     plant = hostile.CachePlant(cache) if name == "cache" else None
     if plant is not None:
