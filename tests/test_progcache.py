@@ -270,3 +270,16 @@ def test_cache_info_and_clear(tmp_path):
     os.chmod(tmp_path / "c", 0o777)
     refused = subprocess_cli("cache", "clear", env=env)
     assert refused.code == 2 and refused.stderr.startswith("error: compile cache")
+
+
+def test_a_flipped_bit_in_a_program_is_caught_by_its_checksum(tmp_path, expected):
+    # a compiled program with one bit changed could abort XLA or compute wrong numbers
+    entry = _one_entry(tmp_path)
+    with open(entry, "rb") as f:
+        blob = bytearray(f.read())
+    blob[-100] ^= 0x01  # inside the serialized executable
+    with open(entry, "wb") as f:
+        f.write(bytes(blob))
+    p = run(str(tmp_path))
+    assert p.returncode == 0 and p.stdout == expected, p.stderr
+    assert "does not match its checksum" in p.stderr

@@ -28,7 +28,7 @@ import numpy as np
 from . import cachedir
 from ._jax import CacheWarning, active_cache_dir, jax
 
-_MAGIC = b"autodx-program-1\n"
+_MAGIC = b"autodx-program-2\n"  # 2: the header holds the payload's sha256
 
 
 def _source_hash() -> str:
@@ -143,7 +143,11 @@ def _header(blob: bytes) -> tuple[list, bytes]:
             all(isinstance(p, list) and all(isinstance(k, list) and len(k) == 2 and
                                              k[0] in "si" for k in p) for p in paths)):
         raise ValueError("its header is damaged")
-    return [[k if t == "s" else int(k) for t, k in p] for p in paths], blob[head_end + 1:]
+    payload = blob[head_end + 1:]
+    # a flipped bit in a compiled program reaches XLA: it can abort, or compute wrong
+    if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
+        raise ValueError("its program does not match its checksum")
+    return [[k if t == "s" else int(k) for t, k in p] for p in paths], payload
 
 
 def _load(path: str, args: tuple) -> Callable | None:
@@ -188,7 +192,8 @@ def _compile_and_store(jitted: Callable, args: tuple, path: str,
     try:
         payload, _, _ = se.serialize(executable)
         paths = [[("s", k) if isinstance(k, str) else ("i", str(k)) for k in p] for p in keys]
-        header = json.dumps({"outputs": len(paths), "paths": paths}).encode()
+        header = json.dumps({"outputs": len(paths), "paths": paths,
+                             "sha256": hashlib.sha256(payload).hexdigest()}).encode()
         _write(path, _MAGIC + header + b"\n" + payload)
         cachedir.trim(os.path.dirname(os.path.dirname(path)))
     except Exception as e:
