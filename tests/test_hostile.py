@@ -159,7 +159,6 @@ def test_a_nul_byte_in_out_is_one_error_line(tmp_path):
     assert outcome.code == 2 and problems == [], outcome.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="perex: a cache header naming other outputs, exit 1")
 @pytest.mark.skipif(not CACHE or os.environ.get("AUTODX_NO_CACHE", "") not in ("", "0"),
                     reason="the compile cache is off")
 def test_a_cache_entry_with_another_programs_outputs_is_skipped(tmp_path):
