@@ -180,18 +180,23 @@ def test_order_50_check_against_the_closed_form():
     assert math.isclose(c["fd"], want, rel_tol=1e-14)
 
 
-def test_a_wrong_number_exits_3(monkeypatch):
-    """The check is worth something only if it catches a wrong derivative: make the
-    engine's first derivative off by one part in a million."""
+def _make_wrong(monkeypatch, order: int) -> None:
+    """Make grad's derivative of ``order`` off by one part in a million."""
     import autodx.api as api
 
     real = api.grad_rows
 
     def wrong(*a, **k):
         out = real(*a, **k)
-        out.values["derivatives"][1] = out.values["derivatives"][1] * (1 + 1e-6)
+        out.values["derivatives"][order] = out.values["derivatives"][order] * (1 + 1e-6)
         return out
     monkeypatch.setattr(api, "grad_rows", wrong)
+
+
+def test_a_wrong_number_exits_3(monkeypatch):
+    """The check is worth something only if it catches a wrong derivative: make the
+    engine's first derivative off by one part in a million."""
+    _make_wrong(monkeypatch, order=1)
     run = cli("grad", "x**3", "--order", "2", "--at", "2", "--check", "--format", "json")
     assert run.code == 3, run
     doc = json.loads(run.stdout)
@@ -422,15 +427,7 @@ def test_check_does_not_cry_wolf_at_a_zero_between_large_neighbours():
 
 
 def test_a_wrong_high_derivative_is_still_caught(monkeypatch):
-    import autodx.api as api
-
-    real = api.grad_rows
-
-    def wrong(*a, **k):
-        out = real(*a, **k)
-        out.values["derivatives"][5] = out.values["derivatives"][5] * (1 + 1e-6)
-        return out
-    monkeypatch.setattr(api, "grad_rows", wrong)
+    _make_wrong(monkeypatch, order=5)
     run = cli("grad", "sin(x)*exp(x)", "--order", "8", "--at", "0.5", "--check",
               "--format", "json")
     assert run.code == 3, run
