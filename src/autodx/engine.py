@@ -138,6 +138,23 @@ def hessian(fun: Callable) -> Callable:
     return run
 
 
+def jacobian(fun: Callable, forward: bool) -> Callable:
+    """``f(x, *args) -> (value, J)`` of a vector-valued ``fun``: forward mode (one jvp
+    per input, ``jacfwd``) when ``forward``, else reverse mode (one vjp per output,
+    ``jacrev``); the caller picks whichever needs fewer passes for the shape.
+
+    Example:
+        >>> f = lambda x: jnp.stack([x[0] * x[1], jnp.sin(x[0])])
+        >>> jacobian(f, True)(jnp.array([1.0, 2.0]))[1].tolist()
+        [[2.0, 1.0], [0.5403023058681398, 0.0]]
+    """
+    build = jax.jacfwd if forward else jax.jacrev
+
+    def run(x, *args):
+        return fun(x, *args), build(fun)(x, *args)
+    return run
+
+
 def hvp(fun: Callable) -> Callable:
     """``f(x, v, *args) -> (value, H v)`` without forming H: a jvp of the gradient.
 

@@ -350,6 +350,9 @@ class _Parser:
             return node
         if tok.kind == "end":
             raise self.fail("the expression ends too early: an operand is missing")
+        if tok.text == "[":
+            raise self.fail("a list [a, b, ...] can only be the whole expression of "
+                            "autodx jacobian (vectors are variables, given by --at)")
         raise self.fail(f"unexpected {tok.text!r}: expected a number, a name or '('")
 
 

@@ -330,15 +330,21 @@ def _check_table(show: _Shown):
 
 
 def _matrix(show: _Shown, i: int, point: dict):
-    r = show.r
-    title = f"Hessian of f = {r.expression}"
-    caption = f"at {show.where(point)}; f = {show.number(r.values['value'][i])}"
+    r, spec = show.r, show.r.spec
+    title = f"{spec.matrix_title} of f = {r.expression}"
+    caption = f"at {show.where(point)}"
+    if not spec.matrix_values:
+        caption += f"; f = {show.number(r.values['value'][i])}"
     t = show.table(title=title, caption=caption)
     _label_column(t)
+    if spec.matrix_values:
+        _number_column(t, "f")
     for c in r.coordinates:
         _number_column(t, c)
-    for c, row in zip(r.coordinates, r.values[show.matrix][i]):
-        t.add_row(c, *(show.number(v) for v in row))
+    values = np.atleast_1d(r.values["value"][i]) if spec.matrix_values else None
+    for k, (label, row) in enumerate(zip(spec.matrix_rows(r), r.values[show.matrix][i])):
+        first = [show.number(values[k])] if values is not None else []
+        t.add_row(label, *first, *(show.number(v) for v in row))
     return t
 
 
@@ -427,6 +433,8 @@ def document(r: Result) -> dict:
                            "coordinates": r.coordinates}
     if r.indices is not None:
         doc["indices"] = list(r.indices)
+    if r.outputs is not None:
+        doc["outputs"] = list(r.outputs)
     if r.timing is not None:
         doc["timing"] = r.timing
     if r.show_symbolic:

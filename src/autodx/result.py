@@ -9,8 +9,10 @@ fields, its plain-text lines and its arrays for ``.npy``/``.npz``. Rendering, ch
 and the Python API read the table; none of them branches on the command.
 
 An entry key names one number of a row: ``[]`` is f itself, a sorted list of
-coordinate positions is a partial derivative (``[0, 1]`` is d2f/dx dy), and
-``{"hvp": i}`` is row i of a Hessian-vector product. The symbolic worker gets the same
+coordinate positions is a partial derivative (``[0, 1]`` is d2f/dx dy),
+``{"hvp": i}`` is row i of a Hessian-vector product, and for a vector-valued f (the
+jacobian command) ``{"f": i}`` is its output i and ``{"f": i, "d": j}`` the derivative
+of output i in coordinate j. The symbolic worker gets the same
 keys, so its answers line up with the numbers.
 
 The JSON schema (docs/results.md) is versioned by :data:`SCHEMA`.
@@ -38,6 +40,7 @@ class Command(str, enum.Enum):
     hessian = "hessian"
     jvp_partial = "jvp-partial"
     perex = "perex"
+    jacobian = "jacobian"
 
 
 # ---------------------------------------------------------------- rows and labels
@@ -79,7 +82,9 @@ def partial_label(coords: Sequence[str], key: Sequence[int]) -> str:
 
 
 def entry_label(coords: Sequence[str], key) -> str:
-    """``f``, ``d2f/dx dy`` or ``Hv[x]`` for an entry key."""
+    """``f``, ``d2f/dx dy``, ``Hv[x]``, ``f[0]`` or ``df[0]/dx`` for an entry key."""
+    if isinstance(key, dict) and "f" in key:
+        return f"f[{key['f']}]" if "d" not in key else f"df[{key['f']}]/d{coords[key['d']]}"
     if isinstance(key, dict):
         return f"Hv[{coords[key['hvp']]}]"
     return "f" if not key else partial_label(coords, key)
@@ -134,6 +139,7 @@ class Result:
     checks: list[list[Verdict]] | None = None  # --check: per row, per entry
     check_summary: dict | None = None
     notes: list[str] = field(default_factory=list)  # warnings found along the way
+    outputs: list[str] | None = None        # jacobian: the text of each output of f
 
     @property
     def spec(self) -> "Spec":
@@ -190,7 +196,9 @@ def _row(value, i: int):
 
 
 def _hashable(key) -> tuple:
-    return ("hvp", key["hvp"]) if isinstance(key, dict) else tuple(key)
+    if isinstance(key, dict):
+        return tuple(sorted(key.items()))
+    return tuple(key)
 
 
 def _nested(v):
@@ -213,7 +221,9 @@ class Spec:
         points_in_csv: the point's coordinates lead each CSV row (else: the data rows
             are shown without the values every row shares).
         flat: an array whose row i is exactly the entries of row i (a fast path).
-        matrix: a square matrix result, shown as a matrix in the table (or None).
+        matrix: a matrix result, shown as a matrix in the table (or None), titled
+            ``matrix_title``, its rows labelled ``matrix_rows`` (default: the
+            coordinates); ``matrix_values``: f's value of each row leads the row.
         wide: a few points may be shown as columns, entries as rows.
         entry_header: the heading of the entries' column in a wide table.
     """
@@ -227,6 +237,9 @@ class Spec:
     points_in_csv: bool = True
     flat: str | None = None
     matrix: Callable[[Result], str | None] = lambda r: None
+    matrix_title: str = "Hessian"
+    matrix_rows: Callable[[Result], list[str]] = lambda r: r.coordinates
+    matrix_values: bool = False
     wide: bool = True
     entry_header: str = "derivative"
 
@@ -286,6 +299,18 @@ def _perex_json(r: Result, get, leaf) -> dict:
     return {"grad": grads}
 
 
+def _jacobian_keys(r: Result) -> list:
+    m, n = len(r.outputs or []), len(r.coordinates)
+    return [{"f": i} for i in range(m)] + [{"f": i, "d": j} for i in range(m)
+                                           for j in range(n)]
+
+
+def _jacobian_value(r: Result, i, key):
+    if "d" not in key:
+        return r.values["value"][i, key["f"]]
+    return r.values["jacobian"][i, key["f"], key["d"]]
+
+
 SPECS: dict[Command, Spec] = {
     Command.grad: Spec(
         keys=_grad_keys,
@@ -330,12 +355,31 @@ SPECS: dict[Command, Spec] = {
         flat="grad",
         wide=False,
     ),
+    Command.jacobian: Spec(
+        keys=_jacobian_keys,
+        value=_jacobian_value,
+        json=lambda r, get, leaf: {"value": leaf(get("value"), "the value"),
+                                   "jacobian": leaf(get("jacobian"), "the Jacobian")},
+        plain=lambda r, i: list(r.values["jacobian"][i]),
+        arrays=lambda r: {"jacobian": r.values["jacobian"], "value": r.values["value"]},
+        main=lambda r: "jacobian",
+        matrix=lambda r: "jacobian",
+        matrix_title="Jacobian",
+        matrix_rows=lambda r: r.outputs or [],
+        matrix_values=True,
+        entry_header="",
+    ),
 }
 assert set(SPECS) == set(Command)
 
 
 def _text_array(r: Result, name: str, by_key: dict):
     """The symbolic texts of one value, shaped like its numbers (for JSON)."""
+    if name == "jacobian" or name == "value" and r.outputs is not None:
+        m, n = len(r.outputs or []), len(r.coordinates)
+        if name == "value":
+            return [by_key[(("f", i),)] for i in range(m)]
+        return [[by_key[(("d", j), ("f", i))] for j in range(n)] for i in range(m)]
     if name == "value":
         return by_key[()]
     if name == "derivatives":
@@ -346,7 +390,7 @@ def _text_array(r: Result, name: str, by_key: dict):
     if name == "hessian":
         return _tensor(by_key, len(r.coordinates), 2)
     if name == "hvp":
-        return [by_key[("hvp", i)] for i in range(len(r.coordinates))]
+        return [by_key[(("hvp", i),)] for i in range(len(r.coordinates))]
     if name == "partial":
         return by_key[tuple(sorted(r.indices or []))]
     raise KeyError(name)

@@ -143,6 +143,8 @@ def references(request: dict) -> dict:
     point, per entry, ``{"exact", "fd", "fd_bound", "why"}`` (floats or None; ``why``
     says why a reference is missing).
     """
+    if request.get("command") == "jacobian":
+        return _jacobian_references(request)
     tree, helpers, _ = P.parse_expression(request["text"], request["defs"])
     env = symbols(request["layout"])
     f = to_sympy(tree, helpers, env)
@@ -159,6 +161,42 @@ def references(request: dict) -> dict:
     if request.get("check"):
         checker = _Checker(f, exprs, list(flat.values()), coords, request["entries"], hvp)
         reply["checks"] = [checker.at(_flat_point(p, flat)) for p in request["points"]]
+    return reply
+
+
+def _jacobian_references(request: dict) -> dict:
+    """The reply to a jacobian request: each output of the vector-valued expression (the
+    list's items, a vector item's entries) is a scalar function with references of its
+    own, as a gradient's; entries are ``{"f": i}`` and ``{"f": i, "d": j}``."""
+    env = symbols(request["layout"])
+    outputs: list = []
+    from ..jacobian import items_of
+
+    for item, defs in items_of(request["text"], request["defs"]):
+        tree, helpers, _ = P.parse_expression(item, defs)
+        f = to_sympy(tree, helpers, env)
+        outputs += f if isinstance(f, list) else [f]
+    flat = _flat_symbols(env)
+    coords = [flat[label] for label in request["coords"]]
+    derivatives = [_Derivatives(f, coords, None) for f in outputs]
+    entries = request["entries"]
+    keys = [[] if "d" not in e else [e["d"]] for e in entries]
+    exprs = [derivatives[e["f"]].entry(k) for e, k in zip(entries, keys)]
+    reply: dict[str, Any] = {}
+    if request.get("symbolic", True):
+        reply["symbolic"] = [text(e) for e in exprs]
+    if request.get("check"):
+        mine = [[n for n, e in enumerate(entries) if e["f"] == i] for i in range(len(outputs))]
+        checkers = [_Checker(f, [exprs[n] for n in ns], list(flat.values()), coords,
+                             [keys[n] for n in ns], None) for f, ns in zip(outputs, mine)]
+        reply["checks"] = []
+        for p in request["points"]:
+            x = _flat_point(p, flat)
+            row: list = [None] * len(entries)
+            for checker, ns in zip(checkers, mine):
+                for n, ref in zip(ns, checker.at(x)):
+                    row[n] = ref
+            reply["checks"].append(row)
     return reply
 
 

@@ -51,6 +51,7 @@ def request(result: Result, text: str, defs: list[str], check: bool,
     points = [_point(result.rows.point(i), result.precision)
               for i in range(min(result.rows.count, result.rows.count if check else 1))]
     return {
+        "command": result.command.value,
         "text": text,
         "defs": list(defs),
         "layout": layout_of(points[0]) if points else result.params,
@@ -69,19 +70,26 @@ def formulas(command: Command, text: str, defs=(), wrt=None, order: int = 1,
     """A result without rows (``--symbolic`` without a point) and the worker's request
     for it. Parses and checks like the commands do, without importing JAX."""
     from .. import parse as P
+    from ..jacobian import items_of
 
-    _, helpers, info = P.parse_expression(text, defs)
-    if info.vectors:
-        name = sorted(info.vectors)[0]
+    items = items_of(text, defs) if command == Command.jacobian else [(text, defs)]
+    variables: dict[str, int] = {}
+    vectors: dict[str, str] = {}
+    for item, item_defs in items:
+        _, _, info = P.parse_expression(item, item_defs)
+        variables.update(info.variables)
+        vectors.update(info.vectors)
+    if vectors:
+        name = sorted(vectors)[0]
         raise InputError(f"--symbolic without a point: {name} is a vector "
-                         f"({info.vectors[name]}) whose length comes from its value: add "
+                         f"({vectors[name]}) whose length comes from its value: add "
                          f"--at, as in --at \"{name}=[1,2,3]\"")
-    names = limits.check_wrt(sorted(info.variables), wrt)
+    names = limits.check_wrt(sorted(variables), wrt)
     if any("[" in n for n in names):
         raise InputError(f"--symbolic without a point: {names[0]} is an entry of a vector "
                          "whose length comes from its value: add --at")
     result = Result(Command(command), text, names, Rows(0),
-                    params=dict.fromkeys(sorted(info.variables)))
+                    params=dict.fromkeys(sorted(variables)))
     if result.command is Command.grad:
         limits.check_order(order, 64)
         result.order, result.scalar = order, len(names) == 1
@@ -89,7 +97,11 @@ def formulas(command: Command, text: str, defs=(), wrt=None, order: int = 1,
         result.hvp = limits.check_hvp(hvp, names).tolist()
     elif result.command is Command.jvp_partial:
         result.indices = limits.resolve_indices(indices, names)
-    return result, request(result, text, [h.text for h in helpers.values()], False)
+    elif result.command is Command.jacobian:
+        from ..jacobian import labels
+
+        result.outputs = labels([item for item, _ in items])
+    return result, request(result, text, list(defs), False)
 
 
 def judge(value: float, ref: dict, precision: int, scale: float = 0.0) -> Verdict:

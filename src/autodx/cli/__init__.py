@@ -4,7 +4,8 @@ import time, so ``autodx --help`` and ``autodx --version`` stay fast.
 
 - :mod:`.edge`: failures -> one ``error:`` line and an exit status;
 - :mod:`.options`: the options the commands share;
-- :mod:`.commands`: one small function per command;
+- :mod:`.commands`: one small function per command (:mod:`.jacobian`, :mod:`.series`,
+  :mod:`.plot` in modules of their own);
 - :mod:`.output`: writing results, warnings and the progress bar;
 - :mod:`.cache`: ``autodx cache info | clear``;
 - :mod:`.functions`: ``autodx functions``, the vocabulary of the expression language;
@@ -17,7 +18,7 @@ to a running server before any of this is imported; :func:`main` here runs in-pr
 from __future__ import annotations
 
 from .app import app
-from . import cache, commands, functions, plot, series, server, shell  # noqa: F401  (register)
+from . import cache, commands, functions, jacobian, plot, series, server, shell  # noqa: F401,E501
 
 __all__ = ["app", "main"]
 

@@ -15,20 +15,23 @@ from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Digits, Expr, Exp
 from .output import Progress, check_stdout, emit, emit_formulas
 
 
-def _prepare(expr: str, defs, out: Optional[str], data: Optional[str] = None):
+def _prepare(expr: str, defs, out: Optional[str], data: Optional[str] = None,
+             expression=None):
     from .. import api, outfile
 
     check_stdout(out)
     outfile.check_out(out, data)
-    return api, api.expression(expr, defs or ())
+    return api, (expression or api.expression)(expr, defs or ())
 
 
 def _derivatives(command: Command, compute, expr: str, defs, at, data, wrt, sink: Sink,
-                 symbolic: bool, check: bool, timeout: float, **formula_options) -> None:
-    """What grad, hessian and jvp-partial share: the formulas alone (--symbolic without
-    a point), or ``compute(api, expression, progress)`` with the --symbolic/--check
-    session beside it. A callable option (the --hvp vector) is read only on the path
-    that needs it."""
+                 symbolic: bool, check: bool, timeout: float, expression=None,
+                 **formula_options) -> None:
+    """What grad, hessian, jvp-partial and jacobian share: the formulas alone (--symbolic
+    without a point), or ``compute(api, expression, progress)`` with the
+    --symbolic/--check session beside it. ``expression(text, defs)`` parses (default:
+    :func:`autodx.api.expression`). A callable option (the --hvp vector) is read only on
+    the path that needs it."""
     from ..check.session import Session, formulas
 
     fmt, out = sink.fmt, sink.out
@@ -49,10 +52,10 @@ def _derivatives(command: Command, compute, expr: str, defs, at, data, wrt, sink
         raise InputError("--symbolic adds text to the results: use --format table or json, "
                          "or --out FILE.json")
     with Session(symbolic, check, timeout) as session:
-        api, e = _prepare(expr, defs, out, data)
+        api, e = _prepare(expr, defs, out, data, expression)
         with Progress() as progress:
             result = compute(api, e, progress)
-        session.finish(result, e.text, [h.text for h in e.helpers.values()])
+        session.finish(result, e.text, list(defs or ()))
     emit(result, sink)
     if check:
         from ..check.verdict import summary_line
