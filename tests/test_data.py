@@ -178,3 +178,75 @@ def test_an_npz_larger_than_half_the_memory_is_refused_before_loading(tmp_cwd, m
     run = cli("perex", "(w*x)**2", "--wrt", "w", "--at", "w=1", "--data", "big.npz",
               "--format", "plain")
     assert run.code == 0 and run.stdout.splitlines()[0] == "2"
+
+
+# ---------------------------------------------------------------- ranges (see test_ranges)
+
+@pytest.mark.parametrize("text, expected", [
+    ("x=0:1:11", {"x": (0.0, 1.0, 11)}),
+    ("0:1:11", {None: (0.0, 1.0, 11)}),
+    ("-1:1:5", {None: (-1.0, 1.0, 5)}),
+    ("y=2, x = 0 : pi : 05", {"y": 2.0, "x": (0.0, math.pi, 5)}),  # written order kept
+    ("x=2*pi:-E:3,v=[1,2]", {"x": (2 * math.pi, -math.e, 3), "v": [1.0, 2.0]}),
+])
+def test_parse_at_ranges(text, expected):
+    got = data.parse_at(text)
+    assert list(got) == list(expected)
+    for k, v in expected.items():
+        if isinstance(v, tuple):
+            assert isinstance(got[k], data.Range)
+            assert (got[k].start, got[k].stop, got[k].count) == pytest.approx(v, rel=1e-15)
+        else:
+            assert got[k].tolist() == v
+
+
+def test_a_range_is_numpy_linspace():
+    r = data.parse_at("x=-1:2:7")["x"]
+    assert r.values().tolist() == np.linspace(-1, 2, 7).tolist()
+    assert r.values()[0] == -1.0 and r.values()[-1] == 2.0
+
+
+def test_points_are_columns_that_chunks_slice():
+    plan = data.points_plan(["x", "y", "z"], {"z": "indexed"},
+                            ["x=0:1:3,y=0:1:2,z=[1,2]", "x=5,y=6,z=[3,4]"])
+    assert plan.total == 7 and plan.layout == {"x": None, "y": None, "z": 2}
+    xs, ys = np.linspace(0, 1, 3), np.linspace(0, 1, 2)
+    assert plan.columns["x"].tolist() == [x for x in xs for _ in ys] + [5.0]
+    assert plan.columns["y"].tolist() == [y for _ in xs for y in ys] + [6.0]
+    assert plan.columns["z"].tolist() == [[1.0, 2.0]] * 6 + [[3.0, 4.0]]
+    chunks = list(plan.chunks(3))
+    assert [len(c["x"]) for c in chunks] == [3, 3, 1]
+    assert all(np.shares_memory(c["x"], plan.columns["x"]) for c in chunks)
+
+
+def test_a_million_point_grid_is_built_in_milliseconds_and_compiled_normally():
+    start = time.perf_counter()
+    plan = data.points_plan(["x", "y"], {}, ["x=0:1:1000,y=0:1:1000"])
+    seconds = time.perf_counter() - start
+    assert plan.total == 1_000_000 and seconds < 0.5, seconds
+    assert plan.columns["x"][1000] == np.linspace(0, 1, 1000)[1]
+    assert plan.columns["y"][1001] == np.linspace(0, 1, 1000)[1]
+    assert not plan.quick  # a big plan is compiled with XLA's optimisations
+    assert data.points_plan(["x"], {}, ["1", "2"]).quick
+
+
+def test_a_fixed_value_beside_a_range_is_not_copied_per_point():
+    plan = data.points_plan(["x", "z"], {"z": "indexed"}, ["x=0:1:1000000,z=[1,2,3]"])
+    assert plan.columns["z"].shape == (1_000_000, 3)
+    assert plan.columns["z"].strides[0] == 0  # a broadcast view
+
+
+def test_noise_rows_follow_each_point():
+    """noise.shifted on columns: each point, then four copies with the differentiated
+    variable moved by SHIFTS units in the last place (of float64 here)."""
+    from autodx import noise
+
+    plan = data.points_plan(["x", "y"], {}, ["x=0.5:3:3,y=2"])
+    shifted = noise.shifted(plan, "x", 64)
+    step = len(noise.SHIFTS) + 1
+    assert shifted.total == 3 * step
+    for i, x in enumerate(np.linspace(0.5, 3, 3)):
+        rows = shifted.columns["x"][i * step:(i + 1) * step]
+        ulp = np.spacing(max(abs(x), 1.0))
+        assert rows.tolist() == [x] + [x + s * ulp for s in noise.SHIFTS]
+    assert shifted.columns["y"].tolist() == [2.0] * 3 * step

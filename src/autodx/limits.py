@@ -1,7 +1,9 @@
-"""Limits and option checks that need no JAX: the order, --wrt, --indices, --hvp.
+"""Limits and option checks that need no JAX: the order, --wrt, --indices, --hvp, the
+number of points that --at ranges make.
 
-Shared by the commands (through :mod:`autodx.api`) and by ``--symbolic`` without a
-point, which never imports JAX.
+Shared by the commands (through :mod:`autodx.api`), by :mod:`autodx.data`, and by
+``--symbolic`` without a point, which never imports JAX. Imports nothing of autodx but
+its errors, so every module may use it.
 """
 from __future__ import annotations
 
@@ -9,8 +11,6 @@ import math
 import re
 from typing import Sequence
 
-from . import data
-from .data import natural
 from .errors import InputError
 
 MAX_ORDER = {64: 150, 32: 30}
@@ -20,6 +20,47 @@ MAX_TAYLOR_LOOPS = 60  # fori_loops in one Taylor-mode program (see check_taylor
 # How far a number may be from the exact value before --check says it disagrees, and
 # before grad warns that rounding noise has reached a high derivative: (relative, absolute)
 TOLERANCE = {64: (1e-8, 1e-12), 32: (1e-3, 1e-5)}
+# Points that the --at options of one command make, ranges and grids expanded, all --at
+# together (a grid of two 3,000-point ranges is 9,000,000), and the numbers those points
+# hold (each point's numbers, vectors counted whole, times the points: 800 MB as
+# float64). Checked on the counts alone, before anything is allocated.
+MAX_POINTS = 10_000_000
+MAX_POINT_NUMBERS = 100_000_000
+
+
+def natural(name: str) -> list:
+    """A sort key that puts x2 before x10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def split_top(text: str) -> list[str]:
+    """Split on commas that are not inside brackets or parentheses (``atan2(1,2)``)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def check_points(count: int, per_point: int) -> None:
+    """The points of --at, ranges expanded: at most MAX_POINTS of them, holding at most
+    MAX_POINT_NUMBERS numbers (``per_point`` each). Run on the counts, before any array
+    is made, so a range of 10^12 points is refused at once."""
+    if count > MAX_POINTS:
+        raise InputError(f"--at makes {count:,} points, over the limit of {MAX_POINTS:,}: "
+                         "use fewer points in the ranges (start:stop:count), or run the "
+                         "parts separately")
+    if count * per_point > MAX_POINT_NUMBERS:
+        raise InputError(f"--at makes {count:,} points of {per_point:,} numbers each, "
+                         f"{count * per_point:,} numbers, over the limit of "
+                         f"{MAX_POINT_NUMBERS:,}: use fewer points in the ranges "
+                         "(start:stop:count), or shorter vectors")
 
 
 def local_scale(derivatives) -> "np.ndarray":
@@ -102,7 +143,7 @@ def check_wrt(variables: list[str], wrt: Sequence[str] | str | None) -> list[str
     if wrt is None or (not isinstance(wrt, str) and not list(wrt)):
         return sorted(variables, key=natural)
     items = [wrt] if isinstance(wrt, str) else list(wrt)
-    names = [w.strip() for item in items for w in data.split_top(item) if w.strip()]
+    names = [w.strip() for item in items for w in split_top(item) if w.strip()]
     if not names:
         raise InputError("--wrt is empty: name at least one variable")
     for name in names:
@@ -139,7 +180,7 @@ def check_hvp(vector, labels: list[str]):
 
 def resolve_indices(text: str | Sequence, labels: list[str]) -> list[int]:
     """``0,2,4`` or ``x,y,y`` or ``z[1],z[3]`` -> positions in the flat coordinates."""
-    items = data.split_top(text) if isinstance(text, str) else [str(t) for t in text]
+    items = split_top(text) if isinstance(text, str) else [str(t) for t in text]
     out = []
     for item in (i.strip() for i in items):
         if item.lstrip("-").isdigit():

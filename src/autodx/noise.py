@@ -27,14 +27,14 @@ def shifted(plan: PointsPlan, name: str, precision: int) -> PointsPlan:
     """Each point followed by copies with ``name`` moved by :data:`SHIFTS` units in the
     last place (of the float type in use): more rows for the same compiled program."""
     dtype = np.float64 if precision == 64 else np.float32
-    points = []
-    for p in plan.points:
-        x = dtype(p[name])
-        points.append(p)
-        ulp = np.spacing(dtype(max(abs(x), 1)))  # near 0, the ulp of 1
-        for shift in SHIFTS:
-            points.append({**p, name: np.asarray(x + dtype(shift) * ulp, dtype=np.float64)})
-    return dataclasses.replace(plan, points=points, total=len(points))
+    step = len(SHIFTS) + 1
+    columns = {k: np.repeat(v, step, axis=0) for k, v in plan.columns.items()}
+    given = np.asarray(plan.columns[name], dtype=np.float64)
+    x = given.astype(dtype)
+    ulp = np.spacing(np.maximum(np.abs(x), dtype(1)))  # near 0, the ulp of 1
+    moved = [(x + dtype(shift) * ulp).astype(np.float64) for shift in SHIFTS]
+    columns[name] = np.stack([given, *moved], axis=1).reshape(-1)
+    return dataclasses.replace(plan, columns=columns, total=len(columns[name]))
 
 
 def with_noise(values: dict, done: Rows) -> tuple[dict, Rows]:

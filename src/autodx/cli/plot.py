@@ -61,6 +61,14 @@ def cli_plot(
     outfile.check_out(out, suffixes=plot.IMAGES + plot.NUMBERS)
     e = api.expression(expr, defs or ())
     given = {k: v for k, v in (data.parse_at(at) if at else {}).items()}
+    ranged = [k for k, v in given.items() if isinstance(v, data.Range)]
+    if ranged:  # plot's samples are --range and --points
+        r, name = given[ranged[0]], ranged[0]
+        raise InputError(f"--at {name + '=' if name else ''}{r}: plot samples the plotted "
+                         f"variable over --range A:B with --points K (here "
+                         f"{'--wrt ' + name + ' ' if name else ''}--range {r.start:g}:"
+                         f"{r.stop:g} --points {r.count}), not over a range in --at; give "
+                         "the other variables one value each")
     if None in given:
         raise InputError("--at: name the values of the variables that are not plotted "
                          "(a=2), the plotted one comes from --range")
