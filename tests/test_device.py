@@ -2,6 +2,11 @@
 CPU (the measured cases of issue 13), an accelerator only where the work is large."""
 from __future__ import annotations
 
+import json
+import math
+import subprocess
+import sys
+
 import pytest
 
 from autodx.device import (GPU_FIXED_SECONDS, Device, Kind, Work, choose, cpu_seconds,
@@ -62,3 +67,71 @@ def test_a_pure_function_same_work_same_answer():
 def test_platforms_keep_jax_on_the_chosen_device():
     assert platforms(Device.cpu) == "cpu"
     assert platforms(Device.gpu).startswith("cuda")
+
+
+# ---------------------------------------------------------------- wired into the commands
+
+def test_device_cpu_and_auto_answer_alike_through_the_cli():
+    from conftest import cli
+
+    args = ["grad", "sin(x)*y", "--order", "2", "--at", "x=1,y=2", "--format", "json"]
+    auto, cpu = cli(*args), cli(*args, "--device", "cpu")
+    assert auto.code == cpu.code == 0 and auto.stdout == cpu.stdout
+    d = json.loads(cpu.stdout)["results"][0]["derivatives"]["1"]
+    assert d == pytest.approx([math.cos(1) * 2, math.sin(1)], rel=1e-15)
+
+
+def test_device_gpu_where_none_is_installed_is_one_error_line():
+    from conftest import assert_user_error, cli
+
+    from autodx import device
+
+    run = cli("grad", "x**2", "--at", "1", "--device", "gpu", "--format", "plain")
+    if device.gpu_installed():  # a developer's machine with a GPU: it runs there
+        assert run.code == 0 and run.stdout.strip() == "2", run
+    else:
+        assert_user_error(run, "--device gpu")
+        assert "--device cpu or auto" in run.stderr
+
+
+@pytest.mark.parametrize("command", [
+    ["grad", "x*y", "--at", "x=1,y=2"],
+    ["jacobian", "[x*y, x]", "--at", "x=1,y=2"],
+])
+def test_a_point_query_never_starts_an_accelerator(command):
+    """The CPU is chosen before JAX starts a backend, so JAX is kept to the CPU: only
+    the CPU backend exists after the command (no CUDA start-up on a GPU machine)."""
+    code = ("import sys\n"
+            "from autodx.cli import app\n"
+            "try:\n"
+            f"    app(args={command!r}, prog_name='autodx')\n"
+            "except SystemExit as e:\n"
+            "    assert not e.code, e.code\n"
+            "from jax._src import xla_bridge\n"
+            "import jax\n"
+            "print('BACKENDS', sorted(xla_bridge._backends), jax.config.jax_platforms)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().splitlines()[-1] == "BACKENDS ['cpu'] cpu"
+
+
+def test_the_executor_runs_where_place_says(monkeypatch):
+    """batch.run asks device.place with the work and runs under that device; the
+    program cache keys programs by it."""
+    import jax
+
+    from autodx import api, batch, device as D, progcache
+
+    seen = []
+    real = D.place
+
+    def spy(work):
+        seen.append(work)
+        return real(work)
+    monkeypatch.setattr(D, "place", spy)
+    assert api.grad("x**2", order=1, at=3).derivatives == {1: 6.0}
+    assert seen and seen[-1].rows == 1
+    assert progcache._device() == jax.devices()[0]  # outside the run: JAX's default
+    assert batch.compile_options(True, "gpu") is None
+    assert batch.compile_options(True, "cpu") == batch.QUICK_COMPILE

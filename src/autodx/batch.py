@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import engine, progcache
+from . import device, engine, progcache
 from ._jax import jax
 from .data import Plan, Rows
 
@@ -26,9 +26,9 @@ CPU_COMPILE = {"xla_cpu_use_fusion_emitters": False}
 QUICK_COMPILE = {**CPU_COMPILE, "xla_backend_optimization_level": 0}
 
 
-def compile_options(quick: bool) -> dict | None:
+def compile_options(quick: bool, platform: str = "cpu") -> dict | None:
     """XLA options for a program: quick ones for a few points, on the CPU only."""
-    if jax.default_backend() != "cpu":
+    if platform != "cpu":
         return None
     return QUICK_COMPILE if quick else CPU_COMPILE
 
@@ -61,22 +61,28 @@ def _pad(chunk: dict, size: int) -> dict:
 
 
 def run(row: Callable, plan: Plan, precision: int = 64, progress=None,
-        keep_inputs: bool = True, timing: bool = False, key: list | None = None) -> dict:
+        keep_inputs: bool = True, timing: bool = False, key: list | None = None,
+        work: "device.Work | None" = None) -> dict:
     """Evaluate ``row(env)`` at every row of ``plan``; results have rows first.
 
     Sets ``plan.done`` to the :class:`Rows` evaluated. With ``timing``, the results
     gain ``"__timing__"``: trace, lower and compile seconds and the run time per row.
     ``key`` describes the row function completely (command, expression, options): with
     it, the compiled program is kept in the program cache and a repeated command loads
-    it without tracing (see :mod:`autodx.progcache`).
+    it without tracing (see :mod:`autodx.progcache`). ``work`` (its size, see
+    :mod:`autodx.device`) decides the device, with ``--device``; without it, the rows
+    alone are counted.
     """
     try:
-        return _run(row, plan, precision, progress, keep_inputs, timing, key)
+        where = device.place(work or device.Work(rows=plan.total or 1, kind=device.Kind.linear))
+        with jax.default_device(where):
+            return _run(row, plan, precision, progress, keep_inputs, timing, key,
+                        where.platform)
     finally:
         plan.close()
 
 
-def _run(row, plan, precision, progress, keep_inputs, timing, key) -> dict:
+def _run(row, plan, precision, progress, keep_inputs, timing, key, platform) -> dict:
     dtype = _DTYPES[precision]
     fixed = {k: np.asarray(v, dtype) for k, v in plan.fixed.items()}
     parts = None if (key is None or timing) else \
@@ -98,7 +104,7 @@ def _run(row, plan, precision, progress, keep_inputs, timing, key) -> dict:
             if timing:
                 calls[rows_in], times = engine.compile_timed(vectorized, *args)
             else:
-                options = compile_options(plan.quick)
+                options = compile_options(plan.quick, platform)
                 calls[rows_in] = progcache.compiled(vectorized, args, parts, options)
         call = calls[rows_in]
         start = time.perf_counter()

@@ -14,8 +14,14 @@ work whose arithmetic on the CPU would take longer than the GPU's fixed cost, an
 Operations per row: the expression's nodes times what the command does with them
 (Taylor mode along one variable: (order + 1)^2 coefficient products; a full derivative
 tensor: size^order entries; a Hessian: size^2; a Hessian-vector product or a gradient:
-size; a mixed partial of k indices: 2^k). Imports nothing heavy: the choice is made
-before JAX is imported, where JAX_PLATFORMS can still be set.
+size; a mixed partial of k indices: 2^k). Imports nothing heavy.
+
+The executor (:mod:`autodx.batch`) asks :func:`place` for the device of each run, with
+the :class:`Work` the API measured, and runs there (``jax.default_device``); the
+command's ``--device`` reaches it through :func:`ask`. When the CPU is chosen before
+JAX has started any backend, JAX is kept to the CPU, so a point query never pays an
+accelerator's start-up; the warm engine starts every backend once and then only
+directs each command's work.
 """
 from __future__ import annotations
 
@@ -99,8 +105,55 @@ def choose(asked: Device, work: Work, gpu_available: bool) -> Device:
     return Device.gpu if worth else Device.cpu
 
 
+_ASKED = [Device.auto]
+
+
+def ask(device: "Device | str") -> None:
+    """Record the ``--device`` of the command about to run (each command sets it)."""
+    _ASKED[0] = Device(device)
+
+
+def asked() -> Device:
+    return _ASKED[0]
+
+
+def place(work: Work):
+    """The JAX device ``work`` runs on, by :func:`choose` with the ``--device`` asked
+    for. Choosing the CPU before JAX has started a backend keeps JAX to the CPU."""
+    from ._jax import jax
+
+    choice = choose(_ASKED[0], work, gpu_installed())
+    if choice is Device.cpu:
+        if not _backends_started():
+            jax.config.update("jax_platforms", "cpu")
+        return jax.devices("cpu")[0]
+    try:
+        return jax.devices("gpu")[0]
+    except RuntimeError as e:
+        raise InputError(f"--device gpu: JAX found no usable GPU ({str(e)[:120]}); use "
+                         "--device cpu or auto") from None
+
+
+def _backends_started() -> bool:
+    try:
+        from jax._src import xla_bridge
+    except ImportError:  # a JAX without the module: assume they have started
+        return True
+    return bool(getattr(xla_bridge, "_backends", True))
+
+
+_GPU: list[bool] = []
+
+
 def gpu_installed() -> bool:
-    """Whether JAX has a GPU plugin installed, from package metadata (no JAX import)."""
+    """Whether JAX has a GPU plugin installed, from package metadata (no JAX import);
+    looked up once per process."""
+    if not _GPU:
+        _GPU.append(_find_gpu_plugin())
+    return _GPU[0]
+
+
+def _find_gpu_plugin() -> bool:
     for entry in sys.path:
         try:
             names = os.listdir(entry or ".")

@@ -39,18 +39,28 @@ def _source_hash() -> str:
     return source_hash()
 
 
-_ENV: list[str] = []
+_ENV: dict[str, list[str]] = {}
+
+
+def _device():
+    """The device programs are compiled for: ``jax.default_device``'s, else JAX's
+    first."""
+    chosen = jax.config.jax_default_device
+    if chosen is None:
+        return jax.devices()[0]
+    return jax.devices(chosen)[0] if isinstance(chosen, str) else chosen
 
 
 def _environment() -> list[str]:
-    if not _ENV:
+    device = _device()
+    name = f"{device.platform}:{getattr(device, 'device_kind', '')}"
+    if name not in _ENV:
         import jaxlib
 
-        device = jax.devices()[0]
-        _ENV.extend([_source_hash(), jax.__version__, jaxlib.__version__, device.platform,
-                     getattr(device, "device_kind", ""),
-                     str(jax.config.read("jax_enable_x64"))])
-    return _ENV
+        _ENV[name] = [_source_hash(), jax.__version__, jaxlib.__version__, device.platform,
+                      getattr(device, "device_kind", ""),
+                      str(jax.config.read("jax_enable_x64"))]
+    return _ENV[name]
 
 
 def _shapes(tree) -> list:

@@ -189,8 +189,11 @@ class Runner:
 
     def warm_up(self) -> None:
         """One small command, so the first caller finds every module and JAX's runtime
-        ready. A compile cache that warns (it cannot be used) is seen here: such a
+        ready (every backend: :func:`autodx.device.place` then directs each command). A compile cache that warns (it cannot be used) is seen here: such a
         worker leaves every command to the caller, whose run gives the warning."""
+        from ._jax import jax
+
+        jax.devices()  # every backend started once: an accelerator stays initialised
         body = {"argv": _WARM_UP, "cwd": os.getcwd(), "umask": 0o022, "env": dict(os.environ),
                 "terminal": {"stdout": False, "stderr": False, "size": None},
                 "encodings": {n: ["utf-8", "strict"] for n in ("stdin", "stdout", "stderr")}}

@@ -10,8 +10,9 @@ from ..errors import InputError, Status
 from ..result import Command
 from .app import app
 from .edge import stderr
-from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Digits, Expr, ExprCommand,
-                      Fmt, Format, Out, Prec, Precision, Sink, SymTimeout, Symbolic, Wrt)
+from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Dev, Device, Digits, Expr,
+                      ExprCommand, Fmt, Format, Out, Prec, Precision, Sink, SymTimeout,
+                      Symbolic, Wrt, use_device)
 from .output import Progress, check_stdout, emit, emit_formulas
 
 
@@ -81,6 +82,7 @@ def cli_grad(
     symbolic: Symbolic = False,
     check: Check = False,
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
+    device: Dev = Device.auto,
 ) -> None:
     """Derivatives of orders 1..N of a scalar expression.
 
@@ -98,6 +100,7 @@ def cli_grad(
       autodx grad "atan2(y, x)" --order 3 --at x=1,y=2 --check
     """
     p = int(precision.value)
+    use_device(device)
 
     def compute(api, e, progress):
         api.check_order(order, p)
@@ -124,6 +127,7 @@ def cli_hessian(
     symbolic: Symbolic = False,
     check: Check = False,
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
+    device: Dev = Device.auto,
 ) -> None:
     """The Hessian matrix of a scalar expression, or a Hessian-vector product.
 
@@ -139,6 +143,7 @@ def cli_hessian(
       autodx hessian "x**2*y + y**3" --at x=1,y=2 --check --symbolic
     """
     p = int(precision.value)
+    use_device(device)
 
     def vector():
         from ..data import read_vector
@@ -169,6 +174,7 @@ def cli_jvp_partial(
     symbolic: Symbolic = False,
     check: Check = False,
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
+    device: Dev = Device.auto,
 ) -> None:
     """One mixed partial derivative, without computing any other.
 
@@ -183,6 +189,7 @@ def cli_jvp_partial(
       autodx jvp-partial "x**2*y**3" --indices x,y,y --symbolic --format plain
     """
     p = int(precision.value)
+    use_device(device)
 
     def compute(api, e, progress):
         return api.jvp_partial_rows(e, api.plan(e, at or [], data), indices, wrt, p, progress)
@@ -209,6 +216,7 @@ def cli_perex(
     defs: Defs = None,
     out: Out = None,
     digits: Digits = None,
+    device: Dev = Device.auto,
 ) -> None:
     """Per-example gradients: the gradient in the parameters for every row of the data.
 
@@ -221,6 +229,7 @@ def cli_perex(
       autodx perex "(w*x - y)**2" --wrt w --at w=0.5 --data xy.csv --out grads.npy --timing
     """
     p = int(precision.value)
+    use_device(device)
     sink = Sink(fmt, out, digits)
     if not data:
         raise InputError("perex needs --data FILE: the examples, one per row")

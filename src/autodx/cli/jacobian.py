@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from .app import app
 from .commands import _derivatives
-from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Digits, Expr, ExprCommand,
-                      Fmt, Format, Out, Prec, Precision, Sink, SymTimeout, Symbolic, Wrt)
 from ..result import Command
+from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Dev, Device, Digits, Expr,
+                      ExprCommand, Fmt, Format, Out, Prec, Precision, Sink, SymTimeout,
+                      Symbolic, Wrt, use_device)
 
 
 @app.command("jacobian", cls=ExprCommand)
@@ -23,6 +24,7 @@ def cli_jacobian(
     symbolic: Symbolic = False,
     check: Check = False,
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
+    device: Dev = Device.auto,
 ) -> None:
     """The Jacobian matrix of a list of expressions: one row per expression, one column per coordinate.
 
@@ -38,6 +40,7 @@ def cli_jacobian(
       autodx jacobian "[x*y, x/y]" --data points.csv --format csv
     """
     p = int(precision.value)
+    use_device(device)
 
     def compute(api, e, progress):
         from .. import jacobian

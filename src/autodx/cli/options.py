@@ -18,6 +18,21 @@ class Precision(str, enum.Enum):
     f32 = "32"
 
 
+class Device(str, enum.Enum):
+    """--device (:mod:`autodx.device` decides; imported only when a command runs)."""
+
+    auto = "auto"
+    cpu = "cpu"
+    gpu = "gpu"
+
+
+def use_device(choice: Device) -> None:
+    """Hand the command's --device to the executor."""
+    from .. import device
+
+    device.ask(choice.value)
+
+
 class Format(str, enum.Enum):
     """How results are written to stdout."""
 
@@ -64,6 +79,15 @@ class ExprCommand(typer.core.TyperCommand):
     to click after ``--`` so that it is never read as a cluster of short flags
     (``-x*h`` held ``-h``, and printed the help). ``--`` itself ends the options.
     """
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        finally:  # --device holds for this command only (the warm engine runs many)
+            import sys
+
+            if "autodx.device" in sys.modules:
+                sys.modules["autodx.device"].ask("auto")
 
     def parse_args(self, ctx, args):
         valued = {o for p in self.params if isinstance(p, typer.core.TyperOption)
@@ -149,3 +173,8 @@ SymTimeout = Annotated[float, typer.Option(
     help="Time limit for sympy in --symbolic and --check; when it runs out the numbers "
          "are shown without it.")]
 SYMBOLIC_TIMEOUT = 10.0  # seconds: the default of --symbolic-timeout
+Dev = Annotated[Device, typer.Option(
+    "--device", case_sensitive=False,
+    help="Where the arithmetic runs: auto (default) puts points and small batches on the "
+         "CPU and only large batches on a GPU, where one is installed and gains; cpu or "
+         "gpu to insist.")]
