@@ -2,9 +2,12 @@
 large expression never hold up the numbers.
 
 ``python -P -m autodx.check.worker`` reads one JSON request on stdin and writes one
-JSON reply (:func:`autodx.check.references.references`). :class:`Worker` starts it
-with the command, so its import of sympy overlaps JAX's work, hands it the request once
-the numbers are known, and kills it at the time limit.
+JSON reply (:func:`autodx.check.references.references`); a request of ``"kind":
+"series"`` is answered instead by a stream of JSON lines
+(:func:`autodx.check.series_refs.series_lines`), each written as soon as it is known, so
+what was finished before the time limit survives it. :class:`Worker` starts the
+process with the command, so its import of sympy overlaps JAX's work, hands it the
+request once the numbers are known, and kills it at the time limit.
 """
 from __future__ import annotations
 
@@ -46,6 +49,25 @@ class Worker:
             last = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
             raise RuntimeError(f"the symbolic worker failed: {last[0]}")
         return json.loads(out)
+
+    def ask_lines(self, request: dict, timeout: float) -> tuple[list[dict], str | None]:
+        """The lines of a streamed reply that came before the time limit, and why the
+        stream ended early: None when it is complete, else a reason for a warning."""
+        why = None
+        try:
+            out, err = self.proc.communicate(json.dumps(request).encode(), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()  # what was written before: kept
+            why = f"sympy did not finish within {timeout:g} s (--symbolic-timeout)"
+        lines = [json.loads(line) for line in out.decode().split("\n")[:-1]]
+        if why is None and not (lines and lines[-1].get("done")):
+            if lines and "error" in lines[-1]:
+                why = lines.pop()["error"]
+            else:
+                last = err.decode(errors="replace").strip().splitlines()[-1:]
+                why = f"the symbolic worker failed ({last[0] if last else 'no message'})"
+        return [line for line in lines if "done" not in line], why
 
     def __enter__(self):
         return self
@@ -97,12 +119,33 @@ def _main() -> None:
     from .references import references
 
     request = json.loads(sys.stdin.read())
+    if request.get("kind") == "series":
+        _stream(request)
+        return
     try:
         reply = references(request)
     except (ExpressionError, NotImplementedError, MemoryError, RecursionError) as e:
         reply = {"error": f"{type(e).__name__}: {e}" if not isinstance(e, ExpressionError)
                  else str(e)}
     sys.stdout.write(json.dumps(reply))
+
+
+def _stream(request: dict) -> None:
+    """Answer a series request line by line; a failure ends the stream with an
+    ``{"error": ...}`` line."""
+    from ..errors import ExpressionError
+    from .series_refs import series_lines
+
+    def write(item: dict) -> None:
+        sys.stdout.write(json.dumps(item) + "\n")
+        sys.stdout.flush()
+    try:
+        for item in series_lines(request):
+            write(item)
+    except ExpressionError as e:
+        write({"error": e.message})
+    except (NotImplementedError, MemoryError, RecursionError) as e:
+        write({"error": f"{type(e).__name__}: {e}"})
 
 
 if __name__ == "__main__":
