@@ -52,19 +52,56 @@ def monomial(r: Result, term: Term, row: int = 0) -> str:
 
 def text(r: Result, row: int = 0) -> str:
     """The polynomial as an expression autodx reads back (zero terms left out)."""
+    return exact_text(r, [None] * len(r.keys()), None, row)
+
+
+def exact_text(r: Result, coefficients: list, point: dict[str, str] | None,
+               row: int = 0) -> str:
+    """The polynomial with the exact coefficients of ``--symbolic`` (texts in autodx's
+    language, None where there is none: that term keeps its number), around the exact
+    ``point`` (coordinate label -> text; None: around the numbers of row ``row``)."""
     parts = []
-    for term in terms(r, row):
-        if term.coefficient == 0.0:
+    for term, c in zip(terms(r, row), coefficients):
+        if c is None:
+            if term.coefficient == 0.0:
+                continue
+            negative, c = term.coefficient < 0, exact(abs(term.coefficient))
+        elif c == "0":
             continue
-        factors = monomial(r, term, row)
-        coefficient = exact(abs(term.coefficient))
-        body = factors if coefficient == "1.0" and factors != "1" else \
-            (coefficient if factors == "1" else f"{coefficient}*{factors}")
-        parts.append(("- " if term.coefficient < 0 else "+ ") + body)
+        else:
+            negative = c.startswith("-") and not _compound(c)
+            c = c[negative:]
+        factors = monomial(r, term, row) if point is None else \
+            "*".join(_power(_shifted_text(k, point[k]), p)
+                     for k, p in zip(r.coordinates, term.powers) if p) or "1"
+        if factors != "1" and _compound(c):
+            c = f"({c})"
+        body = factors if c in ("1", "1.0") and factors != "1" else \
+            (c if factors == "1" else f"{c}*{factors}")
+        parts.append(("- " if negative else "+ ") + body)
     if not parts:
         return "0"
     joined = " ".join(parts)
     return joined[2:] if joined.startswith("+ ") else "-" + joined[2:]
+
+
+def _compound(text: str) -> bool:
+    """Whether a sympy text is a sum (a + or - outside every parenthesis), so that it
+    needs parentheses as a factor."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and ch in "+-" and i > 0 and text[i - 1] == " ":
+            return True
+    return False
+
+
+def _shifted_text(coordinate: str, at: str) -> str:
+    if at == "0":
+        return coordinate
+    if _compound(at):
+        return f"({coordinate} - ({at}))"
+    return f"({coordinate} + {at[1:]})" if at.startswith("-") else f"({coordinate} - {at})"
 
 
 def _flat_point(r: Result, row: int) -> dict[str, float]:
