@@ -10,17 +10,26 @@ rows of a ``--data`` file, as one jit-compiled ``vmap`` per chunk of rows (see
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, overload
 
 import numpy as np
+import numpy.typing as npt
 
-from . import batch, data, engine, limits, noise, parse as P, partial, taylor
+from . import batch, data, engine, frames, limits, noise, parse as P, partial, taylor
 from .compile import compile_tree
 from .data import DataPlan, Plan, PointsPlan
 from .errors import ExpressionError, InputError
+from .frames import Data
 from .limits import check_order, resolve_indices
 from .result import Command, Result, flat_labels
+from .views import GradResult, GradRows
+
+At = Any
+"""A point: a number or list (one variable), a dict ``{"x": 1, "v": [1, 2]}``, or
+``--at`` text such as ``"x=1,v=[1,2]"``; beside ``data=``, the values every row shares."""
+Array = npt.NDArray[np.float64]
 
 engine.no_rule(taylor.NoRule)
 
@@ -140,56 +149,71 @@ def check_wrt(expr: Expression, wrt: Sequence[str] | str | None) -> list[str]:
     return limits.check_wrt(expr.variables, wrt)
 
 
-def plan(expr: Expression, at: Sequence[Any] = (), data_path: str | None = None) -> Plan:
-    """The rows to evaluate: the ``at`` points, or the rows of ``data_path`` with
-    ``at`` giving the variables the file does not hold."""
+def plan(expr: Expression, at: Sequence[Any] = (), data_path: Data | None = None) -> Plan:
+    """The rows to evaluate: the ``at`` points, or the rows of ``data_path`` (a file, or
+    arrays in memory: :mod:`autodx.frames`) with ``at`` giving the variables it lacks."""
     if data_path is None:
         return data.points_plan(expr.variables, expr.info.vectors, at)
-    return data.data_plan(expr.variables, expr.info.vectors, at, data_path)
+    if isinstance(data_path, (str, os.PathLike)):
+        return data.data_plan(expr.variables, expr.info.vectors, at, os.fspath(data_path))
+    return frames.data_plan(expr.variables, expr.info.vectors, at, data_path)
 
 
 # ---------------------------------------------------------------- results
 
-@dataclass
-class GradResult:
-    """Value and derivatives of orders 1..N at one point.
-
-    ``derivatives[k]`` is a float when one scalar variable is differentiated, else the
-    k-th derivative tensor (shape ``(n,) * k``) over ``coordinates``.
-    """
-
-    at: dict[str, Any]
-    coordinates: list[str]
-    value: float
-    derivatives: dict[int, Any]
-
-
-def grad(expr: str | Expression, order: int = 1, at: Any = None,
-         wrt: Sequence[str] | None = None, defs: Sequence[str] = (),
-         precision: int = 64) -> GradResult:
-    """Value and derivatives of orders 1..order of a scalar expression at one point.
+@overload
+def grad(expr: str | Expression, order: int = ..., at: At = ...,
+         wrt: Sequence[str] | str | None = ..., defs: Sequence[str] = ...,
+         precision: int = ..., data: None = ...) -> GradResult: ...
+@overload
+def grad(expr: str | Expression, order: int = ..., at: At = ...,
+         wrt: Sequence[str] | str | None = ..., defs: Sequence[str] = ...,
+         precision: int = ..., *, data: Data) -> GradRows: ...
+def grad(expr: str | Expression, order: int = 1, at: At = None,
+         wrt: Sequence[str] | str | None = None, defs: Sequence[str] = (),
+         precision: int = 64, data: Data | None = None) -> GradResult | GradRows:
+    """Value and derivatives of orders 1..order of a scalar expression, at one point or
+    at every row of ``data``.
 
     Args:
         expr: expression text (or an :class:`Expression`).
         order: highest derivative order.
         at: the point: a number or list for a one-variable expression, a dict
-            ``{"x": 1, "v": [1, 2]}``, or ``--at`` text such as ``"x=1,v=[1,2]"``.
+            ``{"x": 1, "v": [1, 2]}``, or ``--at`` text such as ``"x=1,v=[1,2]"``;
+            with ``data``, the values every row shares.
         wrt: the variables to differentiate in (default: all).
         defs: helper definitions, ``"L(u) = (u*a - 1)**2"``.
         precision: 64 or 32.
+        data: rows of points: a CSV/.npy/.npz path, a dict of arrays, a 2-D array or
+            a DataFrame (see :mod:`autodx.frames`).
 
     Returns:
-        A :class:`GradResult`.
+        A :class:`GradResult` at a point; a :class:`GradRows` (arrays, rows first)
+        with ``data``.
 
     Example:
         >>> grad("x*y**2", order=2, at={"x": 1, "y": 2}).derivatives[1].tolist()
         [4.0, 4.0]
+        >>> grad("x**2", data={"x": [1.0, 2.0, 3.0]}).derivatives[1].tolist()
+        [2.0, 4.0, 6.0]
     """
     e = _expr(expr, defs)
-    out = grad_rows(e, plan(e, [at] if at is not None else []), order, wrt, precision)
+    ats = [at] if at is not None else []
+    out = grad_rows(e, plan(e, ats, data), order, wrt, precision)
     d = out.values["derivatives"]
+    if data is not None:
+        return GradRows(_inputs(out), out.coordinates, out.values["value"], dict(d))
     return GradResult(out.rows.point(0), out.coordinates, float(out.values["value"][0]),
                       {k: float(v[0]) if out.scalar else np.asarray(v[0]) for k, v in d.items()})
+
+
+def _inputs(out: Result) -> dict[str, Array]:
+    """Every variable's values at the rows, rows first (shared values repeated)."""
+    rows = out.rows
+    shared = {k: np.broadcast_to(v, (rows.count, *np.shape(v)))
+              for k, v in rows.fixed.items() if not k.startswith("_")}
+    values = {**shared, **(rows.batched or {})}
+    return {k: values[k] for k in sorted(values, key=limits.natural)}
 
 
 def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int = 64,
@@ -340,22 +364,30 @@ def _run(expr: Expression, rows: Plan, row: Callable, precision: int, progress,
 
 # ---------------------------------------------------------------- more of the Python API
 
-def hessian(expr: str | Expression, at: Any, wrt=None, defs: Sequence[str] = (),
-            vector: Any = None, precision: int = 64) -> np.ndarray:
-    """The Hessian (or with ``vector`` the Hessian-vector product) at one point.
+def hessian(expr: str | Expression, at: At = None, wrt: Sequence[str] | str | None = None,
+            defs: Sequence[str] = (), vector: Any = None, precision: int = 64,
+            data: Data | None = None) -> Array:
+    """The Hessian (or with ``vector`` the Hessian-vector product) at one point; with
+    ``data``, at every row (rows first: shape ``(rows, n, n)`` or ``(rows, n)``).
 
     Example:
         >>> hessian("dot(x, x)", at=[1, 2]).tolist()
         [[2.0, 0.0], [0.0, 2.0]]
+        >>> hessian("x**2*y", data={"x": [1.0, 2.0], "y": [3.0, 4.0]})[1].tolist()
+        [[8.0, 4.0], [4.0, 0.0]]
     """
     e = _expr(expr, defs)
-    out = hessian_rows(e, plan(e, [at]), wrt, vector, precision)
-    return np.asarray(out.values[out.main_array()][0])
+    out = hessian_rows(e, plan(e, [at] if at is not None else [], data), wrt, vector,
+                       precision)
+    values = np.asarray(out.values[out.main_array()])
+    return values if data is not None else values[0]
 
 
-def jvp_partial(expr: str | Expression, indices, at: Any = None, data: str | None = None,
-                wrt=None, defs: Sequence[str] = (), precision: int = 64) -> np.ndarray:
-    """One mixed partial at a point, or at every row of a data file (an array).
+def jvp_partial(expr: str | Expression, indices: str | Sequence[int | str], at: At = None,
+                data: Data | None = None, wrt: Sequence[str] | str | None = None,
+                defs: Sequence[str] = (), precision: int = 64) -> Array:
+    """One mixed partial, shape ``(rows,)``: at a point (one row), or at every row of
+    ``data``.
 
     Example:
         >>> jvp_partial("prod(x)", "0,2", at=[1, 2, 3, 4]).tolist()
@@ -367,8 +399,14 @@ def jvp_partial(expr: str | Expression, indices, at: Any = None, data: str | Non
                                        precision).values["partial"])
 
 
-def perex(expr: str | Expression, wrt, at: Any, data: str, defs: Sequence[str] = (),
-          precision: int = 64) -> np.ndarray:
-    """Per-example gradients, shape (rows, coordinates), for the rows of ``data``."""
+def perex(expr: str | Expression, wrt: Sequence[str] | str, at: At, data: Data,
+          defs: Sequence[str] = (), precision: int = 64) -> Array:
+    """Per-example gradients, shape (rows, coordinates), for the rows of ``data``; ``at``
+    gives the parameters ``wrt``, shared by every row.
+
+    Example:
+        >>> perex("(w*x - y)**2", "w", at={"w": 1}, data={"x": [1, 2], "y": [0, 0]}).tolist()
+        [[2.0], [8.0]]
+    """
     e = _expr(expr, defs)
     return np.asarray(perex_rows(e, plan(e, [at], data), wrt, precision).values["grad"])
