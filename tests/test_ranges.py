@@ -109,6 +109,9 @@ def test_every_out_file_has_every_point(tmp_cwd, suffix):
     else:  # rows in the order of the grid
         with np.load(tmp_cwd / "r.npz") as arrays:
             assert arrays["coordinates"].tolist() == ["x", "y"]
+            # the points travel with the results: a grid need not be rebuilt
+            np.testing.assert_array_equal(
+                np.column_stack([arrays["at_x"], arrays["at_y"]]), np.array(POINTS))
             got = np.column_stack([arrays["value"], arrays["d1"]])
     assert_close(got, POINTS)
 

@@ -47,8 +47,9 @@ def test_grad_entries_json_plain_and_arrays_agree():
                                                  "2": [[0.0, 1.0], [1.0, 0.0]]}}
     assert [np.ravel(a).tolist() for a in r.plain_lines(1)] == [[2.0, 1.0],
                                                                 [0.0, 1.0, 1.0, 0.0]]
-    assert sorted(r.arrays()) == ["coordinates", "d1", "d2", "value"]
+    assert sorted(r.arrays()) == ["at_x", "at_y", "coordinates", "d1", "d2", "value"]
     assert r.main_array() == "d2" and r.arrays()["coordinates"].tolist() == ["x", "y"]
+    assert r.arrays()["at_x"].tolist() == [0.0, 1.0] and r.arrays()["at_y"].tolist() == [2.0, 2.0]
 
 
 def test_symbolic_texts_take_the_shape_of_the_json_results():

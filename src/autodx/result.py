@@ -179,11 +179,22 @@ class Result:
         return self.spec.plain(self, i)
 
     def arrays(self) -> dict[str, "np.ndarray"]:
-        """Arrays for ``.npz`` (first axis = points), and ``coordinates``: the labels of
-        the last axes, so a script never picks the wrong column."""
+        """Arrays for ``.npz`` (first axis = points), ``coordinates``: the labels of the
+        last axes, so a script never picks the wrong column, and the points themselves
+        as ``at_NAME`` (a grid of ``--at`` ranges need not be rebuilt)."""
         import numpy as np
 
-        return {**self.spec.arrays(self), "coordinates": np.array(self.coordinates)}
+        points = {}
+        if self.spec.points_in_csv and self.rows.count:
+            for name in self.rows.point(0):
+                if self.rows.batched is not None and name in self.rows.batched:
+                    points[f"at_{name}"] = np.asarray(self.rows.batched[name])
+                else:
+                    value = np.asarray(self.rows.fixed[name])
+                    points[f"at_{name}"] = np.broadcast_to(
+                        value, (self.rows.count, *value.shape)).copy()
+        return {**self.spec.arrays(self), "coordinates": np.array(self.coordinates),
+                **points}
 
     def main_array(self) -> str:
         """The name of the array a ``.npy`` file holds."""

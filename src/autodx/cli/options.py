@@ -136,7 +136,9 @@ Expr = Annotated[str, typer.Argument(
     metavar="EXPR", show_default=False)]
 At = Annotated[Optional[List[str]], typer.Option(
     "--at", metavar="POINT", show_default=False,
-    help="A point: 1.5, [1,2,3], x=1,y=2 or theta=[0.1,0],r=1. Repeat for more points.")]
+    help="A point: 1.5, [1,2,3], x=1,y=2 or theta=[0.1,0],r=1; a range x=0:1:11 "
+         "(start:stop:count, ends included) gives many points, two ranges their grid. "
+         "Repeat for more points.")]
 Wrt = Annotated[Optional[List[str]], typer.Option(
     "--wrt", metavar="VARS", show_default=False,
     help="Variables (or entries like z[0]) to differentiate in, comma-separated or "
