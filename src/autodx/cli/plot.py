@@ -11,7 +11,7 @@ import typer
 from ..errors import InputError
 from .app import app
 from .edge import stderr
-from .options import Defs, Expr, ExprCommand, Prec, Precision
+from .options import Defs, Dev, Device, Expr, ExprCommand, Prec, Precision, use_device
 from .output import Progress, check_stdout, table_width
 
 
@@ -39,6 +39,7 @@ def cli_plot(
                                       help="Image size in pixels.")] = "800x500",
     precision: Prec = Precision.f64,
     defs: Defs = None,
+    device: Dev = Device.auto,
 ) -> None:
     """Plot f and its derivatives up to order N over a range.
 
@@ -53,6 +54,7 @@ def cli_plot(
     """
     from .. import api, data, outfile, plot
 
+    use_device(device)
     check_stdout(out or "image")  # the text plot needs stdout; a file does not
     lo, hi = plot.parse_range(span)
     plot.check_points(points)
