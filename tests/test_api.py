@@ -277,6 +277,8 @@ def test_hessian_jvp_partial_and_perex_take_data():
     hv = autodx.hessian("x**2*sin(y)", data=data, vector=[1.0, 0.0])
     assert hv == pytest.approx(_closed_grad(XS, YS)[2][:, :, 0], rel=1e-14)
     assert autodx.hessian("x**2*sin(y)", at={"x": 0.5, "y": 1.5}).shape == (2, 2)
+    with pytest.raises(InputError, match="makes 2 points"):  # not one point's Hessian
+        autodx.hessian("x**2*sin(y)", at="x=0:1:2,y=1")
     d = autodx.jvp_partial("x**2*sin(y)", "x,y", data=data)
     assert d == pytest.approx(2 * XS * np.cos(YS), rel=1e-14)
     g = autodx.perex("(w*x - y)**2", wrt="w", at={"w": 0.5}, data=data)
@@ -328,6 +330,10 @@ def test_non_finite_data_is_computed_not_refused():
      "data=: the column 'x': not numbers (could not convert string to float: 'b')"),
     ("x*y", {"data": Frame({"x": [1.0], "y": [1.0]}), "at": 2},
      "with data=, name the at= values"),
+    ("x*y", {"data": {"x": [1.0]}, "at": "y=0:1:3"},
+     "at=: y=0:1:3: with data= the rows come from the data, and a range makes points"),
+    ("x*y", {"at": "x=0:1:3,y=2"}, "at='x=0:1:3,y=2' makes 3 points, and without data= "
+                                   "the result is one point's: give the points as data="),
 ])
 def test_bad_data_says_what_and_where(expr, kwargs, message):
     with pytest.raises(InputError) as e:

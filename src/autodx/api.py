@@ -199,12 +199,22 @@ def grad(expr: str | Expression, order: int = 1, at: At = None,
     """
     e = _expr(expr, defs)
     ats = [at] if at is not None else []
-    out = grad_rows(e, plan(e, ats, data), order, wrt, precision)
+    out = grad_rows(e, _one_point(plan(e, ats, data), at, data), order, wrt, precision)
     d = out.values["derivatives"]
     if data is not None:
         return GradRows(_inputs(out), out.coordinates, out.values["value"], dict(d))
     return GradResult(out.rows.point(0), out.coordinates, float(out.values["value"][0]),
                       {k: float(v[0]) if out.scalar else np.asarray(v[0]) for k, v in d.items()})
+
+
+def _one_point(rows: Plan, at: At, data: Data | None) -> Plan:
+    """The plan of one point, where no ``data`` is given: a range in ``at`` text makes
+    many, and a result of one point would leave all but the first out."""
+    if data is None and (rows.total or 1) > 1:
+        raise InputError(f"at={at!r} makes {rows.total:,} points, and without data= the "
+                         "result is one point's: give the points as data= (a dict of "
+                         "arrays, a value per point), or call once per point")
+    return rows
 
 
 def _inputs(out: Result) -> dict[str, Array]:
@@ -377,8 +387,8 @@ def hessian(expr: str | Expression, at: At = None, wrt: Sequence[str] | str | No
         [[8.0, 4.0], [4.0, 0.0]]
     """
     e = _expr(expr, defs)
-    out = hessian_rows(e, plan(e, [at] if at is not None else [], data), wrt, vector,
-                       precision)
+    rows = _one_point(plan(e, [at] if at is not None else [], data), at, data)
+    out = hessian_rows(e, rows, wrt, vector, precision)
     values = np.asarray(out.values[out.main_array()])
     return values if data is not None else values[0]
 

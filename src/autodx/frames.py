@@ -50,7 +50,7 @@ class FrameLike(Protocol):
     def __getitem__(self, column: Any) -> Any: ...
 
 
-Data = Union[str, "os.PathLike[str]", Mapping[str, Any], np.ndarray, FrameLike,
+Data = Union[str, os.PathLike[str], Mapping[str, Any], np.ndarray, FrameLike,
              Sequence[Sequence[float]]]
 """What ``data=`` takes: a path, a dict of arrays, a 2-D array, or a DataFrame."""
 
@@ -83,11 +83,15 @@ def data_plan(variables: list[str], vectors: dict[str, str], ats: Sequence[Any],
 
 def _fixed(variables: list[str], vectors: dict[str, str], ats: Sequence[Any]) -> dict:
     """The values ``at=`` gives every row, checked as ``--at`` is beside ``--data``."""
-    from .data import as_point
+    from .data import Range, as_point
 
     fixed: dict[str, np.ndarray] = {}
     for at in ats:
         for name, value in as_point(at).items():
+            if isinstance(value, Range):
+                raise InputError(f"at=: {name or ''}{'=' * bool(name)}{value}: with data= "
+                                 "the rows come from the data, and a range makes points "
+                                 "of its own: give one value, shared by every row")
             if name is None:
                 raise InputError("with data=, name the at= values (a dict, or NAME=VALUE "
                                  "text): a bare value is ambiguous")
