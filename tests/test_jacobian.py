@@ -138,7 +138,7 @@ def test_check_agrees_and_catches_a_wrong_entry(monkeypatch):
     doc = json.loads(run.stdout)
     assert doc["check"]["ok"] == 6 and doc["check"]["disagrees"] == 0
 
-    import autodx.jacobian as J
+    import autodx.jacobians as J
 
     real = J.jacobian_rows
 
@@ -180,3 +180,20 @@ def test_bad_input_is_one_error_line(args, fragment):
     run = cli(*args)
     assert_user_error(run)
     assert fragment in run.stderr, run
+
+
+def test_the_python_api_at_a_point_and_over_data():
+    import autodx
+
+    assert "jacobian" in dir(autodx)
+    _close(autodx.jacobian("[x*y, sin(x)]", at={"x": 1.0, "y": 2.0}),
+           [[2.0, 1.0], [math.cos(1.0), 0.0]])
+    x, y = np.array([0.5, 1.5, -2.0]), np.array([1.0, -1.0, 3.0])
+    rows = autodx.jacobian("[x*y, sin(x)]", data={"x": x, "y": y})
+    assert rows.shape == (3, 2, 2)
+    for j, xi, yi in zip(rows, x, y):
+        _close(j, [[yi, xi], [math.cos(xi), 0.0]])
+    from autodx.errors import InputError
+
+    with pytest.raises(InputError, match="takes one point"):
+        autodx.jacobian("[x*y]", at="x=0:1:3,y=1")

@@ -6,6 +6,8 @@ stays fast and never imports JAX or numpy:
 - ``autodx.grad``, ``autodx.hessian``, ``autodx.jvp_partial``, ``autodx.perex``: the
   commands, at a point (``at=``) or at every row of ``data=`` (a file, a dict of
   arrays, a 2-D array or a pandas DataFrame);
+- ``autodx.jacobian``: the Jacobian of a list of expressions, at a point or over
+  ``data=``;
 - ``autodx.function``: expression text in, a JAX function out (``jax.jit``,
   ``jax.grad``, ``jax.vmap`` compose with it);
 - ``autodx.formula``: the symbolic derivatives, by sympy;
@@ -24,11 +26,13 @@ _API = {
     "GradResult": "views", "GradRows": "views",
     "function": "jaxfunction", "Function": "jaxfunction",
     "formula": "symbolic", "Formula": "symbolic",
+    "jacobian": "jacobians",
 }
 __all__ = ["__version__", *_API]
 
 if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads them
     from .api import Expression, expression, grad, hessian, jvp_partial, perex
+    from .jacobians import jacobian
     from .jaxfunction import Function, function
     from .symbolic import Formula, formula
     from .views import GradResult, GradRows

@@ -170,7 +170,7 @@ def _jacobian_references(request: dict) -> dict:
     own, as a gradient's; entries are ``{"f": i}`` and ``{"f": i, "d": j}``."""
     env = symbols(request["layout"])
     outputs: list = []
-    from ..jacobian import items_of
+    from ..jacobians import items_of
 
     for item, defs in items_of(request["text"], request["defs"]):
         tree, helpers, _ = P.parse_expression(item, defs)

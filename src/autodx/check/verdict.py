@@ -70,7 +70,7 @@ def formulas(command: Command, text: str, defs=(), wrt=None, order: int = 1,
     """A result without rows (``--symbolic`` without a point) and the worker's request
     for it. Parses and checks like the commands do, without importing JAX."""
     from .. import parse as P
-    from ..jacobian import items_of
+    from ..jacobians import items_of
 
     items = items_of(text, defs) if command == Command.jacobian else [(text, defs)]
     variables: dict[str, int] = {}
@@ -98,7 +98,7 @@ def formulas(command: Command, text: str, defs=(), wrt=None, order: int = 1,
     elif result.command is Command.jvp_partial:
         result.indices = limits.resolve_indices(indices, names)
     elif result.command is Command.jacobian:
-        from ..jacobian import labels
+        from ..jacobians import labels
 
         result.outputs = labels([item for item, _ in items])
     return result, request(result, text, list(defs), False)

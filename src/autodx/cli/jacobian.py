@@ -43,15 +43,14 @@ def cli_jacobian(
     use_device(device)
 
     def compute(api, e, progress):
-        from .. import jacobian
+        from .. import jacobians
 
-        plan = api.data.data_plan(e.variables, e.vectors, at or [], data) if data else \
-            api.data.points_plan(e.variables, e.vectors, at or [])
-        return jacobian.jacobian_rows(e, plan, wrt, p, progress)
+        return jacobians.jacobian_rows(e, jacobians.plan(e, at or [], data), wrt, p,
+                                       progress)
 
     def expression(text, defs):
-        from .. import jacobian
+        from .. import jacobians
 
-        return jacobian.expression(text, defs)
+        return jacobians.expression(text, defs)
     _derivatives(Command.jacobian, compute, expr, defs, at, data, wrt, Sink(fmt, out, digits),
                  symbolic, check, symbolic_timeout, expression=expression)

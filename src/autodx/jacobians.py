@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import parse as P
 from .analyze import MAX_SIZE
 from .errors import ExpressionError, InputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _DEF_HEAD = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*\(([^()]*)\)\s*=(?!=)")
 MAX_OUTPUTS = 1_000
@@ -211,9 +214,26 @@ def jacobian_rows(expr: VectorExpression, rows, wrt=None, precision: int = 64,
                   outputs=outputs)
 
 
-def jacobian(expr: str, at: Any = None, data: str | None = None, wrt=None,
-             defs: Sequence[str] = (), precision: int = 64) -> Callable:
-    """The Jacobian (outputs x coordinates) at one point, as an array.
+def plan(expr: VectorExpression, at: Sequence[Any] = (), data: Any = None):
+    """The rows: the ``at`` points, or the rows of ``data`` (a file, or arrays in
+    memory as :func:`autodx.api.plan` takes them) with ``at`` giving the rest."""
+    import os
+
+    from . import data as D, frames
+
+    if data is None:
+        return D.points_plan(expr.variables, expr.vectors, at)
+    if isinstance(data, (str, os.PathLike)):
+        return D.data_plan(expr.variables, expr.vectors, at, os.fspath(data))
+    return frames.data_plan(expr.variables, expr.vectors, at, data)
+
+
+def jacobian(expr: str, at: Any = None, data: Any = None,
+             wrt: Sequence[str] | str | None = None, defs: Sequence[str] = (),
+             precision: int = 64) -> "np.ndarray":
+    """The Jacobian (outputs x coordinates) at one point, or with ``data`` (a file, a
+    dict of arrays, a 2-D array, a DataFrame) at every row: (rows, outputs,
+    coordinates).
 
     Example:
         >>> jacobian("[x*y, x + y**2]", at={"x": 1, "y": 2}).tolist()
@@ -221,8 +241,11 @@ def jacobian(expr: str, at: Any = None, data: str | None = None, wrt=None,
     """
     import numpy as np
 
-    from . import data as D
-
     e = expression(expr, defs)
-    plan = D.points_plan(e.variables, e.vectors, [at] if at is not None else [])
-    return np.asarray(jacobian_rows(e, plan, wrt, precision).values["jacobian"][0])
+    rows = plan(e, [at] if at is not None else [], data)
+    if data is None and rows.total != 1:
+        rows.close()
+        raise InputError(f"at= gives {rows.total:,} points; jacobian() takes one point, "
+                         "or data= for many (a dict of arrays, a 2-D array, a file)")
+    out = np.asarray(jacobian_rows(e, rows, wrt, precision).values["jacobian"])
+    return out[0] if data is None else out
