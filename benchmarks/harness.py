@@ -73,8 +73,9 @@ class Example:
 
 @dataclasses.dataclass(frozen=True)
 class Special:
-    """A planted path that is not plain bytes: a fifo, a folder, a symlink (to
-    ``target``), a hard link (to ``target``), or a sparse file of ``size`` bytes."""
+    """A planted path that is not plain bytes: a fifo, a folder, a Unix socket that
+    no one listens on, a symlink (to ``target``), a hard link (to ``target``), or a
+    sparse file of ``size`` bytes."""
 
     kind: str
     target: str = ""
@@ -194,6 +195,11 @@ def _plant_one(path: str, content, folder: str) -> None:
             f.write(content)
     elif content.kind == "fifo":
         os.mkfifo(path)
+    elif content.kind == "socket":
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as s:  # the name stays once it is closed
+            s.bind(os.path.relpath(path))  # relative: a socket's path holds 107 bytes
     elif content.kind == "dir":
         os.makedirs(path, exist_ok=True)
     elif content.kind == "symlink":
@@ -265,10 +271,9 @@ def run_in_process(invoke, example: Example, folder: str, paths: list) -> Outcom
 # match or None, a regex the problem must match or None)
 KNOWN_OPEN: list = [
     # (label, exit status or None, stderr pattern or None, problem pattern or None):
-    # cases the fuzzer found and the code does not handle yet. The first four it found
-    # (an empty .npy read as an interrupt, a 5000-digit header index, 1/0*x, a damaged
-    # .npz left open) are fixed; a FIFO with no writer as --data still blocks, pinned
-    # by an xfail in tests/test_hostile.py, and is no example the fuzzer draws.
+    # cases the fuzzer found and the code does not handle yet. The rest it found (an
+    # empty .npy read as an interrupt, a 5000-digit header index, ...) are fixed, each
+    # pinned by a plain test in tests/test_hostile.py.
     ("a NUL byte in a path (autodx shell can pass one)", 1, r"embedded null byte", None),
     ("an .npy header with an unclosed bracket (numpy's TokenError)", 1, r"TokenError", None),
     ("bits flipped inside a compiled program: no checksum, so XLA runs it", None, None,

@@ -2,11 +2,13 @@
 
 ``.npy`` (memory-mapped, never read whole), ``.npz`` (loaded whole, refused when it
 would not fit in half the machine's memory), and CSV or ``-`` (CSV on stdin), read by
-:mod:`autodx.csvfiles`.
+:mod:`autodx.csvfiles`. A path must name a regular file (:func:`check_regular`): a FIFO
+no one writes to, a socket or a device would block the read or never end it.
 """
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from typing import Iterator
 
@@ -14,8 +16,8 @@ import numpy as np
 
 from .csvfiles import csv_source
 from .errors import DataError
-from .sources import Chunk, DataWarning, Source, clip, quoted, reason  # noqa: F401
-
+from .sources import (Chunk, DataWarning, Source, check_name, clip, quoted,  # noqa: F401
+                      reason, shown)
 
 def open_source(path: str, needed: list[str], vectors: dict[str, str],
                 given: list[str]) -> Source:
@@ -32,21 +34,79 @@ def open_source(path: str, needed: list[str], vectors: dict[str, str],
             raise DataError("--data -: standard input is closed; pipe the CSV rows in, as "
                             "in: autodx ... --data - < points.csv")
         return csv_source(sys.stdin, "stdin", needed, vectors, given)
-    if not os.path.exists(path):
-        raise DataError(f"--data {path}: no such file")
-    if os.path.isdir(path):
-        raise DataError(f"--data {path}: is a folder, not a file")
+    check_regular(path, "--data")
     suffix = os.path.splitext(path)[1].lower()
     try:
         if suffix == ".npy":
             return _npy(path, needed, vectors)
         if suffix == ".npz":
             return _npz(path, needed, vectors, given)
-        handle = open(path, encoding="utf-8-sig")  # universal newlines: lines end in \n
-    except (OSError, ValueError, EOFError) as e:  # EOFError: an empty .npy
-        raise DataError(f"--data {path}: cannot be read ({reason(e)})") from None
+        handle = open(open_regular(path, "--data"), encoding="utf-8-sig")  # newlines: \n
+    except OSError as e:
+        raise DataError(f"--data {shown(path)}: cannot be read ({reason(e)})") from None
     return csv_source(handle, path, needed, vectors, given)
 
+
+# ---------------------------------------------------------------- regular files only
+
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def check_regular(path: str, option: str, error: type[Exception] = DataError) -> None:
+    """Refuse, without opening it, a path that is not a regular file: a folder, a FIFO
+    (which no one may ever write to: reading it would wait forever), a socket, a device
+    (``/dev/zero`` never ends, ``/dev/stdin`` is a pipe or a terminal). ``-`` (CSV on
+    stdin) is the way to stream; the caller handles it before. :func:`open_regular`
+    checks again what it opens, so a file swapped in between cannot block it either.
+
+    Args:
+        path: the file a file-valued option names (``--data``, ``--hvp``).
+        option: the option, for the message.
+        error: the exception to raise (an :class:`InputError` for ``--hvp``).
+
+    Example:
+        >>> check_regular("/dev/null", "--data")
+        Traceback (most recent call last):
+        ...
+        autodx.errors.DataError: --data /dev/null: is a character device, not a regular file; ...
+    """
+    check_name(path, option, error)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise error(f"{option} {shown(path)}: no such file") from None
+    except OSError as e:
+        raise error(f"{option} {shown(path)}: cannot be read ({reason(e)})") from None
+    _check_mode(path, option, mode, error)
+
+
+def _check_mode(path: str, option: str, mode: int, error: type[Exception]) -> None:
+    if stat.S_ISDIR(mode):
+        raise error(f"{option} {shown(path)}: is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        kind = next((k for test, k in _KINDS if test(mode)), "a special file")
+        stream = " (to stream CSV rows, pipe them in with --data -)" \
+            if option == "--data" else ""
+        raise error(f"{option} {shown(path)}: is {kind}, not a regular file; name a "
+                    f"file{stream}")
+
+
+def open_regular(path: str, option: str, error: type[Exception] = DataError) -> int:
+    """A descriptor of ``path`` open for reading, which is a regular file. Opened with
+    O_NONBLOCK, so that a FIFO put in the file's place since :func:`check_regular` does
+    not block the open; the mode is checked on the descriptor, and O_NONBLOCK cleared
+    for the reads. OSError where it cannot be opened."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | \
+        getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        _check_mode(path, option, os.fstat(fd).st_mode, error)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 # ---------------------------------------------------------------- NumPy files
@@ -56,11 +116,36 @@ def _npy(path: str, needed: list[str], vectors: dict[str, str]) -> Source:
         raise DataError(f"--data {path}: a .npy file holds one variable, but "
                         f"{len(needed)} are needed ({', '.join(needed) or 'none'}); give "
                         "the others with --at, or use .npz or CSV")
-    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    array = _npy_map(path)
     name = needed[0]
     layout = _array_layout(path, name, array, vectors)
     return Source(path, {name: layout}, array.shape[0],
                   _slicer(path, {name: array}, {name: layout}))
+
+
+# Format versions and numpy's public header readers: 3.0 is 2.0 with a UTF-8 header,
+# which is ASCII for every array of numbers (autodx refuses the rest anyway).
+_HEADER_READERS = {(1, 0): "read_array_header_1_0", (2, 0): "read_array_header_2_0",
+                   (3, 0): "read_array_header_2_0"}
+
+
+def _npy_map(path: str) -> np.ndarray:
+    """The .npy at ``path``, memory-mapped read-only (what ``np.load(mmap_mode="r")``
+    does, on a descriptor :func:`open_regular` made); a damaged header is a DataError."""
+    from numpy.lib import format as npy
+
+    with open(open_regular(path, "--data"), "rb") as f:
+        try:
+            version = npy.read_magic(f)
+            if version not in _HEADER_READERS:
+                raise ValueError(f"format version {version[0]}.{version[1]} is unknown")
+            shape, fortran, dtype = getattr(npy, _HEADER_READERS[version])(f)
+            if dtype.hasobject:
+                raise ValueError("Python objects in its dtype, which autodx never loads")
+            return np.memmap(f, dtype=dtype, mode="r", shape=shape,
+                             order="F" if fortran else "C", offset=f.tell())
+        except (ValueError, EOFError) as e:  # EOFError: an empty .npy
+            raise DataError(f"--data {shown(path)}: cannot be read ({reason(e)})") from None
 
 
 def memory_limit() -> int:
@@ -71,24 +156,27 @@ def memory_limit() -> int:
         return 8 << 30
 
 
-def _npz_size(path: str) -> int:
+def _npz_size(f) -> int:
     import zipfile
 
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(f) as z:
             return sum(info.file_size for info in z.infolist())
-    except (zipfile.BadZipFile, OSError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return 0  # np.load says what is wrong with it
+    finally:
+        f.seek(0)
 
 
 def _npz(path: str, needed: list[str], vectors: dict[str, str], given: list[str]) -> Source:
-    size, limit = _npz_size(path), memory_limit()
-    if size > limit:
-        raise DataError(f"--data {path}: its arrays unpack to {size / 2**30:.1f} GiB, more "
-                        f"than half this machine's memory ({limit / 2**30:.1f} GiB), and an "
-                        ".npz is loaded whole: save them as .npy (read in chunks from disk) "
-                        "or CSV")
-    arrays = _npz_arrays(path)
+    with open(open_regular(path, "--data"), "rb") as f:
+        size, limit = _npz_size(f), memory_limit()
+        if size > limit:
+            raise DataError(f"--data {path}: its arrays unpack to {size / 2**30:.1f} GiB, "
+                            f"more than half this machine's memory ({limit / 2**30:.1f} "
+                            "GiB), and an .npz is loaded whole: save them as .npy (read in "
+                            "chunks from disk) or CSV")
+        arrays = _npz_arrays(path, f)
     for name in arrays:
         if name in given:
             raise DataError(f"--data {path}: {name} is given by --at too; give it in one place")
@@ -106,17 +194,18 @@ def _npz(path: str, needed: list[str], vectors: dict[str, str], given: list[str]
     return Source(path, layout, rows.pop(), _slicer(path, arrays, layout))
 
 
-def _npz_arrays(path: str) -> dict[str, np.ndarray]:
-    """The members of an .npz; any that is not an array (a raw pickle, text, a damaged
-    or encrypted member) is an error, not an internal failure."""
+def _npz_arrays(path: str, f) -> dict[str, np.ndarray]:
+    """The members of the .npz open as ``f``; any that is not an array (a raw pickle,
+    text, a damaged or encrypted member) is an error, not an internal failure."""
     import zipfile
     import zlib
 
-    try:  # opened here, so a member numpy cannot read still leaves the file closed
-        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
+    try:  # the caller closes f, so a member numpy cannot read still leaves it closed
+        with np.load(f, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as e:
-        raise DataError(f"--data {path}: cannot be read ({reason(e)})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
+            OSError, ValueError) as e:
+        raise DataError(f"--data {shown(path)}: cannot be read ({reason(e)})") from None
     for name, a in arrays.items():
         if not isinstance(a, np.ndarray):
             raise DataError(f"--data {path}: the member {quoted(name)} is not a NumPy array "
