@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import tokenize
 from typing import Iterator
 
 import numpy as np
@@ -18,6 +19,15 @@ from .csvfiles import csv_source
 from .errors import DataError
 from .sources import (Chunk, DataWarning, Source, check_name, clip, quoted,  # noqa: F401
                       reason, shown)
+
+# What numpy's reading of an .npy header can raise on a damaged one: read_magic and a
+# short file (ValueError, EOFError), ast.literal_eval on the header text (its documented
+# ValueError, TypeError, SyntaxError, MemoryError, RecursionError), numpy's retry through
+# tokenize for Python 2 headers (TokenError), and a shape too large for an index
+# (OverflowError). An .npz member's header is read the same way.
+_NPY_ERRORS = (ValueError, EOFError, TypeError, SyntaxError, MemoryError, RecursionError,
+               tokenize.TokenError, OverflowError)
+
 
 def open_source(path: str, needed: list[str], vectors: dict[str, str],
                 given: list[str]) -> Source:
@@ -144,8 +154,15 @@ def _npy_map(path: str) -> np.ndarray:
                 raise ValueError("Python objects in its dtype, which autodx never loads")
             return np.memmap(f, dtype=dtype, mode="r", shape=shape,
                              order="F" if fortran else "C", offset=f.tell())
-        except (ValueError, EOFError) as e:  # EOFError: an empty .npy
-            raise DataError(f"--data {shown(path)}: cannot be read ({reason(e)})") from None
+        except _NPY_ERRORS as e:
+            raise DataError(f"--data {shown(path)}: cannot be read ({_why(e)})") from None
+
+
+def _why(e: BaseException) -> str:
+    """What went wrong reading an .npy header: tokenize's TokenError holds a tuple."""
+    if isinstance(e, tokenize.TokenError) and e.args:
+        return f"its header is damaged: {reason(Exception(e.args[0]))}"
+    return reason(e)
 
 
 def memory_limit() -> int:
@@ -196,16 +213,18 @@ def _npz(path: str, needed: list[str], vectors: dict[str, str], given: list[str]
 
 def _npz_arrays(path: str, f) -> dict[str, np.ndarray]:
     """The members of the .npz open as ``f``; any that is not an array (a raw pickle,
-    text, a damaged or encrypted member) is an error, not an internal failure."""
+    text, a damaged or encrypted member, a damaged member header) is an error, not an
+    internal failure. A header that claims more rows than the member holds may fail
+    to allocate them first: MemoryError is one of the header's errors."""
     import zipfile
     import zlib
 
     try:  # the caller closes f, so a member numpy cannot read still leaves it closed
         with np.load(f, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
-            OSError, ValueError) as e:
-        raise DataError(f"--data {shown(path)}: cannot be read ({reason(e)})") from None
+    except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, OSError,
+            *_NPY_ERRORS) as e:
+        raise DataError(f"--data {shown(path)}: cannot be read ({_why(e)})") from None
     for name, a in arrays.items():
         if not isinstance(a, np.ndarray):
             raise DataError(f"--data {path}: the member {quoted(name)} is not a NumPy array "
