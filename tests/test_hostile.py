@@ -190,13 +190,25 @@ def test_a_function_of_a_constant_has_a_zero_derivative(tmp_path):
     assert json.loads(outcome.stdout)["results"][0]["derivatives"]["1"] == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason="a NUL byte in --out: ValueError, exit 1")
 def test_a_nul_byte_in_out_is_one_error_line(tmp_path):
     """argv cannot hold a NUL, but a line of ``autodx shell`` can."""
     example = hostile.Example("out", ["grad", "x", "--at", "1", "--out", "a\x00.json"],
                               out="a\x00.json")
     outcome, problems = run_example(invoke, example, str(tmp_path), [CACHE])
     assert outcome.code == 2 and problems == [], outcome.stderr
+    assert "--out 'a\\x00.json': a file name cannot hold a NUL byte" in outcome.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["grad", "x", "--data", "d\x00.csv"],
+    ["grad", "x", "--data", "d\x00.csv", "--out", "r.json"],  # --out checks --data too
+    ["perex", "(w*x)**2", "--wrt", "w", "--at", "w=1", "--data", "d.csv\x00"],
+])
+def test_a_nul_byte_in_data_is_one_error_line(tmp_path, argv):
+    example = hostile.Example("data", argv, files={"d.csv": b"x\n1\n"})
+    outcome, problems = run_example(invoke, example, str(tmp_path), [CACHE])
+    assert outcome.code == 2 and problems == [], outcome.stderr
+    assert "a file name cannot hold a NUL byte" in outcome.stderr
 
 
 @pytest.mark.skipif(not CACHE or os.environ.get("AUTODX_NO_CACHE", "") not in ("", "0"),

@@ -55,6 +55,41 @@ def test_out_to_a_folder_is_refused_before_the_data_is_read(tmp_cwd):
     assert _listing(tmp_cwd / "res.json") == []
 
 
+# A syntax error in EXPR: anything that got past the name's check would say so instead.
+TOO_LONG = [
+    ("--out", "r" * 300 + ".json", "the part 'rrrrrrrrrrrrrrrrrr'... is 305 bytes, over"),
+    ("--out", "sub/" * 1100 + "r.json", "the path is 4,406 bytes, over"),
+    ("--data", "d" * 300 + ".csv", "the part 'dddddddddddddddddd'... is 304 bytes, over"),
+    ("--data", "./" * 2100 + "d.csv", "the path is 4,205 bytes, over"),
+]
+
+
+@pytest.mark.parametrize("option, name, why", TOO_LONG,
+                         ids=["out-part", "out-path", "data-part", "data-path"])
+def test_a_name_too_long_is_refused_before_any_work(tmp_cwd, option, name, why):
+    (tmp_cwd / "sub").mkdir()
+    os.symlink(".", tmp_cwd / "sub" / "sub")  # sub/sub/... is a real folder
+    other = ["--out", "r.json"] if option == "--data" else ["--data", "d.csv"]
+    (tmp_cwd / "d.csv").write_text("x\n1\n")
+    before = _listing(tmp_cwd)
+    run = cli("grad", "x +", option, name, *other)
+    assert_user_error(run, f"{option} '", why, "use a shorter name")
+    assert len(run.stderr) < 400
+    assert _listing(tmp_cwd) == before
+
+
+def test_an_out_whose_full_path_is_too_long_is_refused_before_any_work(tmp_cwd):
+    """--out r.json in a folder nested past PATH_MAX: the name is short, but the file
+    is written by its full path (and through a temporary file beside it)."""
+    part = "f" * 200
+    for _ in range(21):  # 21 x 201 bytes: past 4096
+        os.mkdir(part)
+        os.chdir(part)  # (tmp_cwd's monkeypatch goes back afterwards)
+    run = cli("grad", "x +", "--out", "r.json")
+    assert_user_error(run, "--out r.json: written as '/", "the path is", "bytes, over")
+    assert os.listdir(".") == []
+
+
 def test_out_through_a_link_into_a_missing_folder_is_refused_first(tmp_cwd):
     os.symlink("missing/r.json", tmp_cwd / "link.json")
     (tmp_cwd / "d.csv").write_text("x\n1\nbad\n")

@@ -15,7 +15,8 @@ import stat
 
 import numpy as np
 
-from .errors import InputError
+from .errors import DataError, InputError
+from .sources import check_name, shown, too_long
 
 OUT_SUFFIXES = (".json", ".csv", ".npy", ".npz")
 _TRIES = 100  # names tried for the temporary file, as tempfile.mkstemp does
@@ -35,12 +36,20 @@ def check_out(path: str | None, data: str | None = None,
     """
     if path is None:
         return
+    check_name(path, "--out")  # a NUL byte, a name over NAME_MAX or PATH_MAX
+    if data and data != "-":
+        check_name(data, "--data", DataError)
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in suffixes:
         raise InputError(f"--out {path}: unknown file type {suffix or '(none)'}; use one of "
                          f"{', '.join(suffixes)}")
     target = os.path.realpath(path)
     folder = os.path.dirname(target)
+    for name in (target, _temp_name(folder, suffix)):  # the names written, in full
+        why = too_long(name)
+        if why:
+            raise InputError(f"--out {shown(path)}: written as {shown(name)}, {why}; use "
+                             "a shorter name")
     if os.path.isdir(target):
         raise InputError(f"--out {path}: is a folder; name a file in it, as in "
                          f"--out {os.path.join(path, 'results' + suffix)}")
