@@ -135,3 +135,44 @@ def test_the_executor_runs_where_place_says(monkeypatch):
     assert progcache._device() == jax.devices()[0]  # outside the run: JAX's default
     assert batch.compile_options(True, "gpu") is None
     assert batch.compile_options(True, "cpu") == batch.QUICK_COMPILE
+
+
+@pytest.mark.parametrize("args, kind, order, size", [
+    (["grad", "sin(x)", "--order", "7", "--at", "0.5"], Kind.taylor, 7, 1),
+    (["grad", "x*y*z", "--order", "3", "--at", "x=1,y=2,z=3"], Kind.tensor, 3, 3),
+    (["hessian", "dot(v, v)", "--at", "v=[1,2,3,4]"], Kind.hessian, 2, 4),
+    (["hessian", "dot(v, v)", "--at", "v=[1,2]", "--hvp", "[1,0]"], Kind.linear, 2, 2),
+    (["jvp-partial", "prod(v)", "--indices", "0,1,2", "--at", "v=[1,2,3,4]"],
+     Kind.partial, 3, 4),
+    (["jacobian", "[x*y, x, y, x+y]", "--at", "x=1,y=2"], Kind.linear, 1, 2),
+])
+def test_each_command_measures_its_work(monkeypatch, args, kind, order, size):
+    from conftest import cli
+
+    from autodx import device as D
+
+    seen = []
+    real = D.place
+
+    def spy(work):
+        seen.append(work)
+        return real(work)
+    monkeypatch.setattr(D, "place", spy)
+    assert cli(*args, "--at", args[-1]).code == 0
+    work = seen[-1]
+    assert (work.rows, work.kind, work.order, work.size) == (2, kind, order, size)
+    assert work.nodes >= 2
+
+
+def test_a_csv_of_unknown_length_is_measured_by_its_size(tmp_path):
+    from types import SimpleNamespace
+
+    from autodx.device import CSV_BYTES_PER_NUMBER, measure
+
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"x,y\n" + b"0.1234567890,0.1234567890\n" * 10_000)
+    plan = SimpleNamespace(total=None, source=SimpleNamespace(
+        label=str(path), layout={"x": None, "y": None}))
+    rows = measure(plan, Kind.linear, 1, 2, 10).rows
+    assert rows == path.stat().st_size // (2 * CSV_BYTES_PER_NUMBER)
+    assert 9_000 < rows < 12_000  # near the 10,000 it holds

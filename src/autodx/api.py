@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence, overload
 import numpy as np
 import numpy.typing as npt
 
-from . import batch, data, engine, frames, limits, noise, parse as P, partial, taylor
+from . import batch, data, device, engine, frames, limits, noise, parse as P, partial, taylor
 from .compile import compile_tree
 from .data import DataPlan, Plan, PointsPlan
 from .errors import ExpressionError, InputError
@@ -250,7 +250,9 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
     noisy = coords.scalar and order >= noise.NOISE_ORDER and isinstance(rows, PointsPlan)
     if noisy:
         rows = noise.shifted(rows, coords.names[0], precision)
-    values = _run(expr, rows, row, precision, progress, key=["grad", coords.names, order])
+    kind = device.Kind.taylor if coords.scalar else device.Kind.tensor
+    values = _run(expr, rows, row, precision, progress, key=["grad", coords.names, order],
+                  work=(kind, order, coords.n))
     if noisy:
         values, rows.done = noise.with_noise(values, rows.done)
     return Result(Command.grad, expr.text, coords.labels, rows.done, values, precision,
@@ -292,7 +294,9 @@ def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
             return {"value": value, "hvp": hv}
         rows = rows.with_fixed("__hvp__", v)
     values = _run(expr, rows, row, precision, progress,
-                  key=["hessian", coords.names, vector is None])
+                  key=["hessian", coords.names, vector is None],
+                  work=(device.Kind.hessian if vector is None else device.Kind.linear, 2,
+                        coords.n))
     return Result(Command.hessian, expr.text, coords.labels, rows.done, values, precision,
                   hvp=None if vector is None else v.tolist())
 
@@ -317,7 +321,8 @@ def jvp_partial_rows(expr: Expression, rows: Plan, indices: str | Sequence, wrt=
         value, d = run(env)
         return {"value": value, "partial": d}
     values = _run(expr, rows, row, precision, progress,
-                  key=["jvp-partial", coords.names, idx])
+                  key=["jvp-partial", coords.names, idx],
+                  work=(device.Kind.partial, len(idx), coords.n))
     return Result(Command.jvp_partial, expr.text, coords.labels, rows.done, values,
                   precision, indices=idx)
 
@@ -343,7 +348,7 @@ def perex_rows(expr: Expression, rows: Plan, wrt, precision: int = 64, progress=
     def row(env):
         return {"grad": grad(coords.flat(env), env)}
     values = _run(expr, rows, row, precision, progress, keep_inputs, timing,
-                  key=["perex", coords.names])
+                  key=["perex", coords.names], work=(device.Kind.linear, 1, coords.n))
     result = Result(Command.perex, expr.text, coords.labels, rows.done, values, precision,
                     params={n: rows.layout[n] for n in names})
     if timing:
@@ -353,10 +358,13 @@ def perex_rows(expr: Expression, rows: Plan, wrt, precision: int = 64, progress=
 
 
 def _run(expr: Expression, rows: Plan, row: Callable, precision: int, progress,
-         keep_inputs: bool = True, timing: bool = False, key: list | None = None) -> dict:
+         keep_inputs: bool = True, timing: bool = False, key: list | None = None,
+         work: tuple | None = None) -> dict:
     """Run ``row`` over ``rows``. ``key`` must name everything ``row`` depends on besides
     the expression and its helpers (the command, the coordinates, the order ...): it
-    is what the program cache finds the compiled program by."""
+    is what the program cache finds the compiled program by. ``work`` is (kind, order,
+    coordinates): with the rows and the expression's size, where it runs
+    (:mod:`autodx.device`)."""
     def checked(env):
         value = expr.fun(env)
         if np.ndim(value) != 0:
@@ -367,7 +375,9 @@ def _run(expr: Expression, rows: Plan, row: Callable, precision: int, progress,
     full_key = None if key is None else \
         [expr.text, [h.text for h in expr.helpers.values()], *key]
     try:
-        return batch.run(checked, rows, precision, progress, keep_inputs, timing, full_key)
+        return batch.run(checked, rows, precision, progress, keep_inputs, timing, full_key,
+                         None if work is None else device.measure(rows, *work,
+                                                                  expr.info.cost.size))
     except engine.OrderTooHigh as e:
         raise InputError(f"--order: {e}") from None
 

@@ -66,6 +66,29 @@ class Work:
     nodes: int = 10
 
 
+CSV_BYTES_PER_NUMBER = 12  # a CSV of unknown length: its rows estimated from its size
+
+
+def measure(plan, kind: Kind, order: int, size: int, nodes: int) -> Work:
+    """The :class:`Work` of a command over ``plan`` (a :class:`autodx.data.Plan`): its
+    rows (a CSV, whose length is known only once read, estimated from its size in
+    bytes), and what each row computes.
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> measure(NS(total=500), Kind.taylor, 3, 1, 20)
+        Work(rows=500, kind=<Kind.taylor: 'taylor'>, order=3, size=1, nodes=20)
+    """
+    rows = plan.total
+    if rows is None:
+        rows = 1
+        label = getattr(getattr(plan, "source", None), "label", None)
+        if isinstance(label, str) and os.path.isfile(label):
+            numbers = sum(1 if n is None else n for n in plan.source.layout.values())
+            rows = max(1, os.path.getsize(label) // (CSV_BYTES_PER_NUMBER * max(numbers, 1)))
+    return Work(rows=rows, kind=kind, order=order, size=size, nodes=nodes)
+
+
 def ops_per_row(work: Work) -> float:
     """Operations for one row under the model above."""
     n, k, m = max(work.size, 1), max(work.order, 1), max(work.nodes, 1)

@@ -190,7 +190,7 @@ def jacobian_rows(expr: VectorExpression, rows, wrt=None, precision: int = 64,
                   progress=None):
     """The value and the Jacobian (outputs x coordinates) at every row, by forward mode
     when there are no more coordinates than outputs, else by reverse mode."""
-    from . import api, batch, engine, limits
+    from . import api, batch, device, engine, limits
     from .result import Command, Result
 
     coords = api.Coords.of(limits.check_wrt(expr.variables, wrt), rows.layout)
@@ -206,10 +206,9 @@ def jacobian_rows(expr: VectorExpression, rows, wrt=None, precision: int = 64,
         value, jac = run(coords.flat(env), env)
         return {"value": value, "jacobian": jac}
     key = [expr.text, list(expr.defs), "jacobian", coords.names]
-    try:
-        values = batch.run(row, rows, precision, progress, key=key)
-    except engine.OrderTooHigh as e:
-        raise InputError(str(e)) from None
+    nodes = sum(e.info.cost.size for e in expr.items)
+    work = device.measure(rows, device.Kind.linear, 1, min(m, n), nodes)
+    values = batch.run(row, rows, precision, progress, key=key, work=work)
     return Result(Command.jacobian, expr.text, coords.labels, rows.done, values, precision,
                   outputs=outputs)
 
