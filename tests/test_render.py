@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from autodx import render
+from autodx import csvout, render
 from autodx.data import Rows
 from autodx.result import SCHEMA, Command, Result
 
@@ -53,7 +53,7 @@ def test_non_finite_numbers_are_null_with_a_warning():
 def _csv(r) -> list[list[str]]:
     import csv
 
-    return list(csv.reader(io.StringIO("".join(render.csv_text(r)))))
+    return list(csv.reader(io.StringIO("".join(csvout.csv_text(r)))))
 
 
 def test_csv_rows_lead_with_the_point():

@@ -11,7 +11,7 @@ rows of a ``--data`` file, as one jit-compiled ``vmap`` per chunk of rows (see
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence, overload
 
 import numpy as np
@@ -22,8 +22,9 @@ from .compile import compile_tree
 from .data import DataPlan, Plan, PointsPlan
 from .errors import ExpressionError, InputError
 from .frames import Data
+from .coords import Coords
 from .limits import check_order, resolve_indices
-from .result import Command, Result, flat_labels
+from .result import Command, Result
 from .views import GradResult, GradRows
 
 At = Any
@@ -32,6 +33,8 @@ At = Any
 Array = npt.NDArray[np.float64]
 
 engine.no_rule(taylor.NoRule)
+
+Stream = Callable[[Result], None]  # takes each chunk's result as it is computed
 
 @dataclass
 class Expression:
@@ -70,74 +73,6 @@ def _expr(expr: str | Expression, defs: Sequence[str]) -> Expression:
 
 
 # ---------------------------------------------------------------- checks
-
-@dataclass(frozen=True)
-class Coords:
-    """The differentiated coordinates, in --wrt's order (else natural name order): whole
-    variables, vectors expanded (``z`` is ``z[0], z[1], ...``), or single entries of a
-    vector (``z[1]``)."""
-
-    names: tuple[str, ...]          # as selected: "x", "z", "z[1]"
-    sizes: tuple[int | None, ...]   # vector length; None for one number
-
-    @staticmethod
-    def of(names: list[str], layout: dict[str, int | None]) -> "Coords":
-        sizes = []
-        for name in names:
-            var, index = limits.split_entry(name)
-            if index is None:
-                sizes.append(layout[var])
-                continue
-            if layout[var] is None:
-                raise InputError(f"--wrt {name}: {var} is a number, not a vector")
-            if not 0 <= index < layout[var]:
-                raise InputError(f"--wrt {name}: {var} has {layout[var]} entries, 0 to "
-                                 f"{layout[var] - 1}")
-            sizes.append(None)
-        return Coords(tuple(names), tuple(sizes))
-
-    @property
-    def labels(self) -> list[str]:
-        return flat_labels(dict(zip(self.names, self.sizes)))
-
-    @property
-    def n(self) -> int:
-        return sum(1 if s is None else s for s in self.sizes)
-
-    @property
-    def scalar(self) -> bool:
-        """One scalar variable: derivatives are numbers, by Taylor mode."""
-        return len(self.names) == 1 and self.sizes[0] is None and "[" not in self.names[0]
-
-    def entry(self, i: int) -> tuple[str, int | None]:
-        """The variable and entry (None for a scalar) of flat coordinate ``i``."""
-        for name, size in zip(self.names, self.sizes):
-            if i < (1 if size is None else size):
-                var, index = limits.split_entry(name)
-                return var, index if size is None else i
-            i -= 1 if size is None else size
-        raise IndexError(i)
-
-    def flat(self, env: dict):
-        import jax.numpy as jnp
-
-        parts = []
-        for name in self.names:
-            var, index = limits.split_entry(name)
-            parts.append(jnp.atleast_1d(env[var] if index is None else env[var][index]))
-        return jnp.concatenate(parts)
-
-    def merge(self, x, env: dict) -> dict:
-        out, start = dict(env), 0
-        for name, size in zip(self.names, self.sizes):
-            var, index = limits.split_entry(name)
-            if index is not None:
-                out[var] = out[var].at[index].set(x[start])
-            else:
-                out[var] = x[start] if size is None else x[start:start + size]
-            start += 1 if size is None else size
-        return out
-
 
 # ---------------------------------------------------------------- running
 
@@ -227,8 +162,10 @@ def _inputs(out: Result) -> dict[str, Array]:
 
 
 def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int = 64,
-              progress=None) -> Result:
-    """Value and derivatives 1..order at every row of ``rows``."""
+              progress=None, stream: Stream | None = None) -> Result:
+    """Value and derivatives 1..order at every row of ``rows``. With ``stream``, each
+    chunk of rows goes to ``stream(result of the chunk)`` as soon as it is computed and
+    the result returned has no values (see :func:`_run`)."""
     check_order(order, precision)
     coords = Coords.of(check_wrt(expr, wrt), rows.layout)
     if coords.scalar:
@@ -251,12 +188,17 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
     if noisy:
         rows = noise.shifted(rows, coords.names[0], precision)
     kind = device.Kind.taylor if coords.scalar else device.Kind.tensor
+    template = Result(Command.grad, expr.text, coords.labels, None, {}, precision,
+                      order=order, scalar=coords.scalar)
     values = _run(expr, rows, row, precision, progress, key=["grad", coords.names, order],
-                  work=(kind, order, coords.n))
-    if noisy:
+                  work=(kind, order, coords.n), template=template,
+                  stream=None if noisy else stream)
+    if noisy:  # the noise needs every row: one piece
         values, rows.done = noise.with_noise(values, rows.done)
-    return Result(Command.grad, expr.text, coords.labels, rows.done, values, precision,
-                  order=order, scalar=coords.scalar)
+        if stream is not None:
+            stream(replace(template, rows=rows.done, values=values))
+            values, rows.done = {}, replace(rows.done, batched=None)
+    return replace(template, rows=rows.done, values=values)
 
 
 def _series(expr: Expression, name: str) -> Callable:
@@ -274,7 +216,7 @@ def _check_tensor(n: int, order: int, size: int = 1) -> None:
 
 
 def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
-                 precision: int = 64, progress=None) -> Result:
+                 precision: int = 64, progress=None, stream: Stream | None = None) -> Result:
     """The Hessian at every row, or with ``vector`` the Hessian-vector product."""
     coords = Coords.of(check_wrt(expr, wrt), rows.layout)
     fun = lambda x, env: expr.fun(coords.merge(x, env))  # noqa: E731
@@ -293,16 +235,18 @@ def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
             value, hv = run_hvp(coords.flat(env), env["__hvp__"], env)
             return {"value": value, "hvp": hv}
         rows = rows.with_fixed("__hvp__", v)
+    template = Result(Command.hessian, expr.text, coords.labels, None, {}, precision,
+                      hvp=None if vector is None else v.tolist())
     values = _run(expr, rows, row, precision, progress,
                   key=["hessian", coords.names, vector is None],
                   work=(device.Kind.hessian if vector is None else device.Kind.linear, 2,
-                        coords.n))
-    return Result(Command.hessian, expr.text, coords.labels, rows.done, values, precision,
-                  hvp=None if vector is None else v.tolist())
+                        coords.n), template=template, stream=stream)
+    return replace(template, rows=rows.done, values=values)
 
 
 def jvp_partial_rows(expr: Expression, rows: Plan, indices: str | Sequence, wrt=None,
-                     precision: int = 64, progress=None) -> Result:
+                     precision: int = 64, progress=None,
+                     stream: Stream | None = None) -> Result:
     """One mixed partial at every row, in nilpotent arithmetic on the tree (see
     :mod:`autodx.partial`), or where that has no rule by nested one-hot jvps."""
     coords = Coords.of(check_wrt(expr, wrt), rows.layout)
@@ -320,15 +264,18 @@ def jvp_partial_rows(expr: Expression, rows: Plan, indices: str | Sequence, wrt=
     def row(env):
         value, d = run(env)
         return {"value": value, "partial": d}
+    template = Result(Command.jvp_partial, expr.text, coords.labels, None, {}, precision,
+                      indices=idx)
     values = _run(expr, rows, row, precision, progress,
                   key=["jvp-partial", coords.names, idx],
-                  work=(device.Kind.partial, len(idx), coords.n))
-    return Result(Command.jvp_partial, expr.text, coords.labels, rows.done, values,
-                  precision, indices=idx)
+                  work=(device.Kind.partial, len(idx), coords.n), template=template,
+                  stream=stream)
+    return replace(template, rows=rows.done, values=values)
 
 
 def perex_rows(expr: Expression, rows: Plan, wrt, precision: int = 64, progress=None,
-               timing: bool = False, keep_inputs: bool = True) -> Result:
+               timing: bool = False, keep_inputs: bool = True,
+               stream: Stream | None = None) -> Result:
     """Per-example gradients in the parameters ``wrt`` (shared, from ``--at``) for every
     row of the data: one ``jit(vmap(grad, in_axes=(None, 0)))``."""
     if not isinstance(rows, DataPlan):
@@ -347,10 +294,14 @@ def perex_rows(expr: Expression, rows: Plan, wrt, precision: int = 64, progress=
 
     def row(env):
         return {"grad": grad(coords.flat(env), env)}
+    template = Result(Command.perex, expr.text, coords.labels, None, {}, precision,
+                      params={n: rows.layout[n] for n in names})
     values = _run(expr, rows, row, precision, progress, keep_inputs, timing,
-                  key=["perex", coords.names], work=(device.Kind.linear, 1, coords.n))
-    result = Result(Command.perex, expr.text, coords.labels, rows.done, values, precision,
-                    params={n: rows.layout[n] for n in names})
+                  key=["perex", coords.names], work=(device.Kind.linear, 1, coords.n),
+                  template=template, stream=None if timing else stream)
+    result = replace(template, rows=rows.done, values=values)
+    if timing and stream is not None:  # timed: computed whole, then handed over
+        stream(result)
     if timing:
         result.timing = values.pop("__timing__")
         result.timing.update(batch.time_without_jit(row, rows.done, precision))
@@ -359,12 +310,14 @@ def perex_rows(expr: Expression, rows: Plan, wrt, precision: int = 64, progress=
 
 def _run(expr: Expression, rows: Plan, row: Callable, precision: int, progress,
          keep_inputs: bool = True, timing: bool = False, key: list | None = None,
-         work: tuple | None = None) -> dict:
+         work: tuple | None = None, template: Result | None = None,
+         stream: Stream | None = None) -> dict:
     """Run ``row`` over ``rows``. ``key`` must name everything ``row`` depends on besides
     the expression and its helpers (the command, the coordinates, the order ...): it
     is what the program cache finds the compiled program by. ``work`` is (kind, order,
     coordinates): with the rows and the expression's size, where it runs
-    (:mod:`autodx.device`)."""
+    (:mod:`autodx.device`). With ``stream``, each chunk goes to ``stream`` as a copy of
+    ``template`` holding that chunk's rows and values, and no values are returned."""
     def checked(env):
         value = expr.fun(env)
         if np.ndim(value) != 0:
@@ -375,9 +328,12 @@ def _run(expr: Expression, rows: Plan, row: Callable, precision: int, progress,
     full_key = None if key is None else \
         [expr.text, [h.text for h in expr.helpers.values()], *key]
     try:
+        on_chunk = None if stream is None else \
+            (lambda done, values: stream(replace(template, rows=done, values=values)))
         return batch.run(checked, rows, precision, progress, keep_inputs, timing, full_key,
                          None if work is None else device.measure(rows, *work,
-                                                                  expr.info.cost.size))
+                                                                  expr.info.cost.size),
+                         on_chunk)
     except engine.OrderTooHigh as e:
         raise InputError(f"--order: {e}") from None
 

@@ -8,7 +8,7 @@ and bounded memory; compiled programs come from the program cache where it has t
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -62,7 +62,8 @@ def _pad(chunk: dict, size: int) -> dict:
 
 def run(row: Callable, plan: Plan, precision: int = 64, progress=None,
         keep_inputs: bool = True, timing: bool = False, key: list | None = None,
-        work: "device.Work | None" = None) -> dict:
+        work: "device.Work | None" = None,
+        on_chunk: Callable[[Rows, dict], None] | None = None) -> dict:
     """Evaluate ``row(env)`` at every row of ``plan``; results have rows first.
 
     Sets ``plan.done`` to the :class:`Rows` evaluated. With ``timing``, the results
@@ -72,17 +73,24 @@ def run(row: Callable, plan: Plan, precision: int = 64, progress=None,
     it without tracing (see :mod:`autodx.progcache`). ``work`` (its size, see
     :mod:`autodx.device`) decides the device, with ``--device``; without it, the rows
     alone are counted.
+
+    With ``on_chunk``, each chunk's rows and results go to ``on_chunk(rows, results)``
+    as soon as they are known, in order, and are not kept: the results returned are
+    empty and memory stays bounded whatever the number of rows. Reading is overlapped
+    with computing: the next chunks are read by a thread of their own while one is
+    computed (``on_chunk`` may hand its work to another, as :mod:`autodx.csvout` does).
     """
     try:
         where = device.place(work or device.Work(rows=plan.total or 1, kind=device.Kind.linear))
         with jax.default_device(where):
             return _run(row, plan, precision, progress, keep_inputs, timing, key,
-                        where.platform)
+                        where.platform, on_chunk)
     finally:
         plan.close()
 
 
-def _run(row, plan, precision, progress, keep_inputs, timing, key, platform) -> dict:
+def _run(row, plan, precision, progress, keep_inputs, timing, key, platform,
+         on_chunk=None) -> dict:
     dtype = _DTYPES[precision]
     fixed = {k: np.asarray(v, dtype) for k, v in plan.fixed.items()}
     parts = None if (key is None or timing) else \
@@ -95,28 +103,43 @@ def _run(row, plan, precision, progress, keep_inputs, timing, key, platform) -> 
     calls: dict = {}
     times, run_seconds = {}, 0.0
     outs, inputs, count, sample = [], [], 0, {}
-    for i, chunk in enumerate(plan.chunks(size)):
-        chunk = {k: np.asarray(v, dtype) for k, v in chunk.items()}
-        n = next(iter(chunk.values())).shape[0]
-        args = (_pad(chunk, size) if i else chunk, fixed)
-        rows_in = next(iter(args[0].values())).shape[0]
-        if rows_in not in calls:
-            if timing:
-                calls[rows_in], times = engine.compile_timed(vectorized, *args)
-            else:
-                options = compile_options(plan.quick, platform)
-                calls[rows_in] = progcache.compiled(vectorized, args, parts, options)
-        call = calls[rows_in]
-        start = time.perf_counter()
-        outs.append(jax.tree_util.tree_map(lambda a: np.asarray(a)[:n], call(*args)))
-        run_seconds += time.perf_counter() - start
-        if keep_inputs:
-            inputs.append(chunk)
-        if i == 0:
-            sample = {k: v[:SAMPLE] for k, v in chunk.items()}
+
+    def take(n, chunk, out) -> None:
+        nonlocal count
+        result = jax.tree_util.tree_map(lambda a: np.asarray(a)[:n], out)
+        if on_chunk is not None:
+            on_chunk(Rows(n, chunk if keep_inputs else None, fixed), result)
+        else:
+            outs.append(result)
+            if keep_inputs:
+                inputs.append(chunk)
         count += n
         if progress is not None:
             progress(n, plan.total)
+
+    chunks = plan.chunks(size) if plan.quick else _read_ahead(plan.chunks(size))
+    try:
+        for i, chunk in enumerate(chunks):
+            chunk = {k: np.asarray(v, dtype) for k, v in chunk.items()}
+            n = next(iter(chunk.values())).shape[0]
+            args = (_pad(chunk, size) if i else chunk, fixed)
+            rows_in = next(iter(args[0].values())).shape[0]
+            if rows_in not in calls:
+                if timing:
+                    calls[rows_in], times = engine.compile_timed(vectorized, *args)
+                else:
+                    options = compile_options(plan.quick, platform)
+                    calls[rows_in] = progcache.compiled(vectorized, args, parts, options)
+            start = time.perf_counter()
+            take(n, chunk, calls[rows_in](*args))
+            run_seconds += time.perf_counter() - start
+            if i == 0:
+                sample = {k: v[:SAMPLE] for k, v in chunk.items()}
+    finally:  # the reader stops before the plan's file is closed
+        getattr(chunks, "close", lambda: None)()
+    if on_chunk is not None:
+        plan.done = Rows(count, None, fixed, sample)
+        return {}
     results = jax.tree_util.tree_map(lambda *parts: np.concatenate(parts), *outs)
     batched = {k: np.concatenate([c[k] for c in inputs]) for k in inputs[0]} \
         if keep_inputs else None
@@ -125,6 +148,49 @@ def _run(row, plan, precision, progress, keep_inputs, timing, key, platform) -> 
         results["__timing__"] = {**times, "rows": count, "run": run_seconds,
                                  "per_row": run_seconds / max(count, 1)}
     return results
+
+
+def _read_ahead(chunks: Iterator[dict], depth: int = 2) -> Iterator[dict]:
+    """``chunks``, read by a thread of their own up to ``depth`` chunks ahead, so that
+    parsing a file overlaps computing; an error while reading is raised here, in turn."""
+    import queue
+    import threading
+
+    box: queue.Queue = queue.Queue(depth)
+    done = object()
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                if not put(("chunk", chunk)):
+                    return
+            put(("end", done))
+        except BaseException as e:  # handed to the reader's consumer, in order
+            put(("error", e))
+
+    thread = threading.Thread(target=read, name="autodx-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=1.0)
 
 
 def time_without_jit(row: Callable, rows: Rows, precision: int = 64) -> dict:

@@ -14,7 +14,7 @@ keeps its columns in the original text, so errors point at the right place.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 from . import parse as P
@@ -187,9 +187,10 @@ def _output_texts(expr: VectorExpression, rows) -> list[str]:
 
 
 def jacobian_rows(expr: VectorExpression, rows, wrt=None, precision: int = 64,
-                  progress=None):
+                  progress=None, stream=None):
     """The value and the Jacobian (outputs x coordinates) at every row, by forward mode
-    when there are no more coordinates than outputs, else by reverse mode."""
+    when there are no more coordinates than outputs, else by reverse mode; ``stream``
+    as for :func:`autodx.api.grad_rows`."""
     from . import api, batch, device, engine, limits
     from .result import Command, Result
 
@@ -208,9 +209,12 @@ def jacobian_rows(expr: VectorExpression, rows, wrt=None, precision: int = 64,
     key = [expr.text, list(expr.defs), "jacobian", coords.names]
     nodes = sum(e.info.cost.size for e in expr.items)
     work = device.measure(rows, device.Kind.linear, 1, min(m, n), nodes)
-    values = batch.run(row, rows, precision, progress, key=key, work=work)
-    return Result(Command.jacobian, expr.text, coords.labels, rows.done, values, precision,
-                  outputs=outputs)
+    template = Result(Command.jacobian, expr.text, coords.labels, None, {}, precision,
+                      outputs=outputs)
+    on_chunk = None if stream is None else \
+        (lambda done, values: stream(replace(template, rows=done, values=values)))
+    values = batch.run(row, rows, precision, progress, key=key, work=work, on_chunk=on_chunk)
+    return replace(template, rows=rows.done, values=values)
 
 
 def plan(expr: VectorExpression, at: Sequence[Any] = (), data: Any = None):

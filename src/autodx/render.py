@@ -8,11 +8,11 @@ carry the full round-trip value.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-from .result import SCHEMA, Result, flat_labels, layout_of
+from .result import SCHEMA, Result
 
 MAX_TABLE_ROWS = 20   # points shown in a table; the rest are counted in a caption
 MAX_TABLE_ENTRIES = 200
@@ -65,12 +65,13 @@ def to_jsonable(value: Any, warnings: list[str] | None = None, where: str = "") 
 
 _WHAT = {"value": "the value", "derivatives": "a derivative", "hessian": "the Hessian",
          "hvp": "the Hessian-vector product", "partial": "the partial",
-         "grad": "the gradient"}
+         "grad": "the gradient", "jacobian": "the Jacobian"}
 
 
-def _where(r: Result, i: int) -> str:
+def _where(r: Result, i: int, offset: int = 0) -> str:
     """Row i for a warning: its values, or its number when they were not kept."""
-    return point_text(r.rows.point(i)) if r.rows.batched is not None else f"row {i + 1}"
+    return point_text(r.rows.point(i)) if r.rows.batched is not None else \
+        f"row {offset + i + 1}"
 
 
 def _finite(tree, count: int) -> np.ndarray:
@@ -80,20 +81,40 @@ def _finite(tree, count: int) -> np.ndarray:
                    for leaf in leaves], axis=0)
 
 
+class NonfiniteTally:
+    """The results that are not finite, counted over the chunks of rows of a command
+    (:meth:`add` each chunk's result in order), and their warning lines."""
+
+    def __init__(self):
+        self.rows = 0
+        self.bad: dict[str, list] = {}  # name -> [rows not finite, the first's place]
+
+    def add(self, r: Result) -> None:
+        for name in _WHAT:
+            if name not in r.values:
+                continue
+            finite = _finite(r.values[name], r.rows.count)
+            if not finite.all():
+                entry = self.bad.setdefault(name, [0, None])
+                if entry[1] is None:
+                    entry[1] = _where(r, int(np.argmin(finite)), self.rows)
+                entry[0] += int((~finite).sum())
+        self.rows += r.rows.count
+
+    def lines(self) -> list[str]:
+        """One line per kind of result that is not finite somewhere, with how many
+        points."""
+        s = "s" if self.rows > 1 else ""
+        return [f"{_WHAT[name]} is not finite at {count} of {self.rows} point{s} (first: "
+                f"{first}): outside the domain, or a singularity"
+                for name, (count, first) in self.bad.items()]
+
+
 def nonfinite_warnings(r: Result) -> list[str]:
     """One line per kind of result that is not finite somewhere, with how many points."""
-    lines = []
-    for name, what in _WHAT.items():
-        if name not in r.values:
-            continue
-        finite = _finite(r.values[name], r.rows.count)
-        if not finite.all():
-            count = r.rows.count
-            lines.append(f"{what} is not finite at {int((~finite).sum())} of {count} "
-                         f"point{'s' if count > 1 else ''} (first: "
-                         f"{_where(r, int(np.argmin(finite)))}): outside the domain, or a "
-                         "singularity")
-    return lines
+    tally = NonfiniteTally()
+    tally.add(r)
+    return tally.lines()
 
 
 def noise_warnings(r: Result) -> list[str]:
@@ -365,55 +386,6 @@ def plain(r: Result, digits: int | None = None) -> list[str]:
     order a line; hessian one matrix row a line; the others one point a line)."""
     return [" ".join(number(x, r.precision, digits) for x in np.ravel(values))
             for i in range(r.rows.count) for values in r.plain_lines(i)]
-
-
-CSV_BLOCK = 1 << 16  # rows formatted at once: bounded text, whole arrays at a time
-
-
-def csv_text(r: Result) -> Iterator[str]:
-    """The CSV text: a header, then one line per point (the point's values where the
-    model says so, then the results), in blocks of :data:`CSV_BLOCK` lines, so millions
-    of rows are never held as text at once. Every number is its shortest round-trip
-    text (orjson's writer where it is installed: ten times faster than ``repr``)."""
-    import csv
-    import io
-
-    with_points = r.spec.points_in_csv and r.rows.batched is not None
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(
-        (flat_labels(layout_of(r.rows.point(0))) if with_points and r.rows.count else []) +
-        r.labels())
-    yield header.getvalue()
-    columns = (_point_columns(r) if with_points else []) + \
-        [np.asarray(c, dtype=np.float64).reshape(r.rows.count, -1) for c in r.columns()]
-    for start in range(0, r.rows.count, CSV_BLOCK):
-        yield csv_block(np.hstack([c[start:start + CSV_BLOCK] for c in columns]) + 0.0)
-
-
-def _point_columns(r: Result) -> list[np.ndarray]:
-    """The points as columns (rows first), in the order of their CSV header."""
-    n, out = r.rows.count, []
-    for name in r.rows.point(0):  # in the order of the header
-        if name in r.rows.batched:
-            out.append(np.asarray(r.rows.batched[name], dtype=np.float64).reshape(n, -1))
-        else:
-            value = np.asarray(r.rows.fixed[name], dtype=np.float64).reshape(1, -1)
-            out.append(np.broadcast_to(value, (n, value.shape[1])))
-    return out
-
-
-def csv_block(block: np.ndarray) -> str:
-    """Lines of comma-separated numbers, each the shortest text of its float64."""
-    if block.size and np.isfinite(block).all():
-        try:
-            import orjson
-        except ImportError:
-            pass
-        else:  # "[[1.5,2.0],[3.0,4.0]]" -> "1.5,2.0\n3.0,4.0\n"
-            text = orjson.dumps(np.ascontiguousarray(block),
-                                option=orjson.OPT_SERIALIZE_NUMPY).decode()
-            return text[2:-2].replace("],[", "\n") + "\n"
-    return "".join(",".join(map(exact, row)) + "\n" for row in block.tolist())
 
 
 def document(r: Result) -> dict:

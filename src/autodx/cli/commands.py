@@ -13,7 +13,7 @@ from .edge import stderr
 from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Dev, Device, Digits, Expr,
                       ExprCommand, Fmt, Format, Out, Prec, Precision, Sink, SymTimeout,
                       Symbolic, Wrt, use_device)
-from .output import Progress, check_stdout, emit, emit_formulas
+from .output import Progress, check_stdout, emit, emit_formulas, streamed, streams
 
 
 def _prepare(expr: str, defs, out: Optional[str], data: Optional[str] = None,
@@ -54,6 +54,10 @@ def _derivatives(command: Command, compute, expr: str, defs, at, data, wrt, sink
                          "or --out FILE.json")
     with Session(symbolic, check, timeout) as session:
         api, e = _prepare(expr, defs, out, data, expression)
+        if streams(sink, symbolic, check):  # CSV: written as the rows are computed
+            with Progress() as progress:
+                streamed(lambda stream: compute(api, e, progress, stream), sink)
+            return
         with Progress() as progress:
             result = compute(api, e, progress)
         session.finish(result, e.text, list(defs or ()))
@@ -102,9 +106,9 @@ def cli_grad(
     p = int(precision.value)
     use_device(device)
 
-    def compute(api, e, progress):
+    def compute(api, e, progress, stream=None):
         api.check_order(order, p)
-        return api.grad_rows(e, api.plan(e, at or [], data), order, wrt, p, progress)
+        return api.grad_rows(e, api.plan(e, at or [], data), order, wrt, p, progress, stream)
     _derivatives(Command.grad, compute, expr, defs, at, data, wrt, Sink(fmt, out, digits),
                  symbolic, check, symbolic_timeout, order=order)
 
@@ -150,8 +154,9 @@ def cli_hessian(
 
         return read_vector(hvp, "--hvp") if hvp is not None else None
 
-    def compute(api, e, progress):
-        return api.hessian_rows(e, api.plan(e, at or [], data), wrt, vector(), p, progress)
+    def compute(api, e, progress, stream=None):
+        return api.hessian_rows(e, api.plan(e, at or [], data), wrt, vector(), p, progress,
+                                stream)
     _derivatives(Command.hessian, compute, expr, defs, at, data, wrt, Sink(fmt, out, digits),
                  symbolic, check, symbolic_timeout, hvp=vector)
 
@@ -191,8 +196,9 @@ def cli_jvp_partial(
     p = int(precision.value)
     use_device(device)
 
-    def compute(api, e, progress):
-        return api.jvp_partial_rows(e, api.plan(e, at or [], data), indices, wrt, p, progress)
+    def compute(api, e, progress, stream=None):
+        return api.jvp_partial_rows(e, api.plan(e, at or [], data), indices, wrt, p, progress,
+                                    stream)
     _derivatives(Command.jvp_partial, compute, expr, defs, at, data, wrt, Sink(fmt, out, digits),
                  symbolic, check, symbolic_timeout, indices=indices)
 
@@ -234,6 +240,12 @@ def cli_perex(
     if not data:
         raise InputError("perex needs --data FILE: the examples, one per row")
     api, e = _prepare(expr, defs, out, data)
+    if streams(sink) and not timing:  # CSV: written as the rows are computed
+        with Progress() as progress:
+            streamed(lambda stream: api.perex_rows(
+                e, api.plan(e, at or [], data), wrt, p, progress, keep_inputs=False,
+                stream=stream), sink)
+        return
     with Progress() as progress:  # the rows' inputs are shown in tables and JSON only
         result = api.perex_rows(e, api.plan(e, at or [], data), wrt, p, progress, timing,
                                 keep_inputs=sink.text)

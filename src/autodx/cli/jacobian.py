@@ -42,11 +42,11 @@ def cli_jacobian(
     p = int(precision.value)
     use_device(device)
 
-    def compute(api, e, progress):
+    def compute(api, e, progress, stream=None):
         from .. import jacobians
 
         return jacobians.jacobian_rows(e, jacobians.plan(e, at or [], data), wrt, p,
-                                       progress)
+                                       progress, stream)
 
     def expression(text, defs):
         from .. import jacobians

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
+from typing import Callable, Optional
 
 from ..errors import OutputError
 from .edge import silence_stdout, stderr
@@ -54,21 +54,75 @@ class Progress:
 
 def emit(result, sink: Sink) -> None:
     """Write a result with numbers: warnings first, then the results."""
-    from .. import outfile, render
+    from .. import csvout, outfile, render
 
     fmt, out = sink.fmt, sink.out
     for w in render.warnings_of(result):
         stderr(f"warning: {w}")
     if out:
         outfile.write_out(out, lambda: render.document(result),
-                          lambda: render.csv_text(result), result.arrays,
+                          lambda: csvout.csv_text(result), result.arrays,
                           result.main_array())
         count = result.rows.count
         stderr(f"wrote {count} result{'s' if count != 1 else ''} to {out}")
         return
-    _stdout(fmt, lambda: render.document(result), lambda: render.csv_text(result),
+    _stdout(fmt, lambda: render.document(result), lambda: csvout.csv_text(result),
             lambda: render.plain(result, sink.digits),
             lambda width: render.table(result, width, sink.digits))
+
+
+def streams(sink: Sink, symbolic: bool = False, check: bool = False) -> bool:
+    """Whether the results go out as CSV chunk by chunk, as they are computed: CSV to
+    stdout or to a .csv file, without --symbolic or --check (which need every row)."""
+    csv = sink.out.lower().endswith(".csv") if sink.out else sink.fmt is Format.csv
+    return csv and not symbolic and not check
+
+
+def streamed(compute: Callable, sink: Sink):
+    """Run ``compute(stream)`` with a CSV stream to ``--out`` (written to a temporary file,
+    renamed into place once complete) or to stdout; then the warnings, and for a file
+    the line that says so. Returns the result (without values).
+
+    On stdout the rows appear as they are computed, so an error found in a later row of
+    the data (a ragged line) ends the output there: the exit status (2) and the error
+    line say so. A file is never left half-written."""
+    from .. import csvout, outfile
+
+    def run(write):
+        stream = csvout.Stream(write)
+        try:
+            result = compute(stream)
+        finally:
+            try:
+                stream.close()
+            except BrokenPipeError:
+                raise
+            except OSError as e:
+                if sink.out:
+                    raise
+                silence_stdout()
+                raise OutputError(f"cannot write the results to standard output: "
+                                  f"{e.strerror or e}") from None
+        return result, stream
+
+    if sink.out:
+        box = []
+
+        def write_file(tmp: str) -> None:
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                box.append(run(f.write))
+        outfile.write_atomic(sink.out, write_file)
+        result, stream = box[0]
+    else:
+        check_stdout(None)
+        result, stream = run(sys.stdout.write)
+        sys.stdout.flush()
+    for w in stream.warnings(result):
+        stderr(f"warning: {w}")
+    if sink.out:
+        count = stream.rows
+        stderr(f"wrote {count} result{'s' if count != 1 else ''} to {sink.out}")
+    return result
 
 
 def emit_formulas(result, sink: Sink) -> None:

@@ -118,7 +118,7 @@ def _size(text: str) -> tuple[int, int]:
 def _numbers(curves, out: str) -> None:
     import numpy as np
 
-    from .. import outfile, render
+    from .. import csvout, outfile, render
 
     table = np.column_stack([curves.x, curves.y.T])
 
@@ -131,5 +131,5 @@ def _numbers(curves, out: str) -> None:
 
     def text():
         yield ",".join([curves.variable] + curves.names) + "\n"
-        yield render.csv_block(table + 0.0)
+        yield csvout.csv_block(table + 0.0)
     outfile.write_out(out, document, text, lambda: {"plot": table}, "plot")
