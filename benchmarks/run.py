@@ -320,6 +320,27 @@ def csv_speed_row(paths: dict, csv_rows: int, rounds: int, rows: list, folder: s
                  t["loadtxt"], 3.0,
                  f"baseline: numpy.loadtxt of the same file; max RSS {rss:.0f} MiB; every "
                  f"row present, in order, exact: {ok}"))
+    first = statistics.median(first_row(AUTODX + ["perex", TD, "--wrt", "theta", "--at",
+                                                   "theta=[0.1,-0.1,0]", "--data",
+                                                   paths["td_csv"], "--format", "csv"])
+                              for _ in range(max(1, rounds // 2)))
+    rows.append((f"`perex` TD loss, {csv_rows:,}-row CSV to CSV: the first row on stdout",
+                 first, t["perex csv"], 0.5,
+                 "baseline: the whole command (above): rows are written as each chunk is "
+                 "computed, reading and writing overlapped"))
+
+
+def first_row(cmd: list) -> float:
+    """Seconds until the first result row (after the header) reaches a pipe."""
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, **fresh_cache()))
+    p.stdout.readline()
+    p.stdout.readline()
+    seconds = time.perf_counter() - start
+    p.stdout.read()
+    p.wait()
+    return seconds
 
 
 # ---------------------------------------------------------------- report
