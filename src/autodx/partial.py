@@ -16,6 +16,14 @@ f^(j)(u0) from its Taylor rule in the registry, then adds one direction at a tim
 f^(j)(u + e v) = f^(j)(u) + e f^(j+1)(u) v (e^2 = 0). A construct without a rule here
 raises :class:`NoRule`, and the caller falls back to nested jvps.
 
+A function of an argument that is exactly constant is constant: ``sqrt(x - x)`` is 0
+with every partial 0, where sqrt's rule would multiply sqrt'(0) = inf by the
+argument's zero coefficients (nan). The algebra cuts off what a direction repeats
+(with one direction, x**2 - 2*x at 1 has no coefficient left, yet is not constant),
+so only an argument known to be affine in the coordinates (sums of them and of
+constants, scaled) is judged by its coefficients; a function of such an argument,
+or of arguments that are themselves constant, is its value where they all are.
+
     >>> import jax.numpy as jnp
     >>> from autodx.parse import parse
     >>> value, d = mixed_partial(parse("x*y**2"), {}, {"x": jnp.array(1.0), "y": jnp.array(2.0)},
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from ._jax import jax
 import jax.numpy as jnp
@@ -43,9 +52,17 @@ MAX_ENTRIES = 64  # a vector is carried entry by entry: longer ones go to nested
 
 @dataclass(frozen=True)
 class N:
-    """A scalar in the nilpotent algebra: ``c`` has one axis per direction (length 1 or 2)."""
+    """A scalar in the nilpotent algebra: ``c`` has one axis per direction (length 1 or 2).
+
+    What is known of it exactly, beyond its coefficients: ``affine``, an affine
+    function of the coordinates, so nothing of it was cut off; ``flat``, a traced bool,
+    true where it is exactly constant; ``moves``, that it is known not to be constant
+    (a coordinate, x + 1, 2 x, sin(x)), so that a function of it needs no guard."""
 
     c: jax.Array
+    affine: bool = False
+    flat: Any = None
+    moves: bool = False
 
     @property
     def k(self) -> int:
@@ -84,7 +101,48 @@ def _leaf(x: jax.Array, dirs: list[int], k: int):
     c = c.at[(0,) * k].set(x)
     for d in dirs:
         c = c.at[tuple(1 if e == d else 0 for e in range(k))].set(1)
-    return N(c)
+    return N(c, affine=True, moves=True)
+
+
+# ---------------------------------------------------------------- exactly constant
+
+def _constant(v) -> Any:
+    """Whether ``v`` is exactly constant: True, False, or a traced bool."""
+    if not isinstance(v, N):
+        return True
+    if v.moves:
+        return False
+    if v.affine:  # nothing cut off: constant where every direction's coefficient is 0
+        return jnp.all(v.c.at[(0,) * v.k].set(0) == 0)
+    return False if v.flat is None else v.flat
+
+
+def _all(flags) -> Any:
+    out = True
+    for flag in flags:
+        if flag is False:
+            return False
+        out = flag if out is True else out if flag is True else jnp.logical_and(out, flag)
+    return out
+
+
+def _made(c: jax.Array, *parts, affine: bool = False, moves: bool = False) -> N:
+    """The result of an operation on ``parts``: affine where asked (sums and scalings
+    of affine ones), else exactly constant where every part is. An unused flag costs
+    nothing: XLA drops what no guard reads."""
+    if affine or moves:
+        return N(c, affine=affine, moves=moves)
+    flat = _all(_constant(p) for p in parts)
+    return N(c, flat=None if flat is False else flat)
+
+
+def _moves(v) -> bool:
+    return isinstance(v, N) and v.moves
+
+
+def _scalar(v) -> bool:
+    """A number written in the expression (not a traced value), other than 0."""
+    return isinstance(v, (int, float)) and v != 0 and math.isfinite(v)
 
 
 # ---------------------------------------------------------------- the algebra
@@ -93,23 +151,32 @@ def _pad(c: jax.Array, shape) -> jax.Array:
     return jnp.pad(c, [(0, t - s) for s, t in zip(c.shape, shape)])
 
 
+def _affine(*parts) -> bool:
+    return all(p.affine for p in parts if isinstance(p, N))
+
+
 def add(a, b, sign: float = 1.0) -> N:
     """a + sign * b, either of them possibly a plain value."""
     if not isinstance(b, N):
-        return N(a.c.at[(0,) * a.k].add(sign * b))
-    if not isinstance(a, N):
-        c = sign * b.c
-        return N(c.at[(0,) * b.k].add(a))
-    shape = [max(s, t) for s, t in zip(a.c.shape, b.c.shape)]
-    return N(_pad(a.c, shape) + sign * _pad(b.c, shape))
+        c = a.c.at[(0,) * a.k].add(sign * b)
+    elif not isinstance(a, N):
+        c = (sign * b.c).at[(0,) * b.k].add(a)
+    else:
+        shape = [max(s, t) for s, t in zip(a.c.shape, b.c.shape)]
+        c = _pad(a.c, shape) + sign * _pad(b.c, shape)
+    moves = _moves(a) and not isinstance(b, N) or _moves(b) and not isinstance(a, N)
+    return _made(c, a, b, affine=_affine(a, b), moves=moves)
 
 
 def mul(a, b) -> N:
+    """a * b; a moving factor times a number other than 0 moves, and so does the
+    product of two moving affine ones (a polynomial of degree 2)."""
     if not isinstance(a, N):
-        return N(b.c * a)
+        return _made(b.c * a, b, affine=b.affine, moves=b.moves and _scalar(a))
     if not isinstance(b, N):
-        return N(a.c * b)
-    return N(_product(a.c, b.c, a.k))
+        return _made(a.c * b, a, affine=a.affine, moves=a.moves and _scalar(b))
+    return _made(_product(a.c, b.c, a.k), a, b,
+                 moves=a.moves and b.moves and a.affine and b.affine)
 
 
 def _product(a: jax.Array, b: jax.Array, k: int) -> jax.Array:
@@ -145,10 +212,25 @@ def _conv(a: jax.Array, b: jax.Array, s: int) -> jax.Array:
     return jnp.concatenate([p[:r], p[r:2 * r] + p[2 * r:]], axis=1)
 
 
-def lift(u, rule) -> N:
-    """f(u) for f with the Taylor rule ``rule`` (series -> series)."""
+def lift(u, rule, moves: bool = True) -> N:
+    """f(u) for f with the Taylor rule ``rule`` (series -> series); where u is exactly
+    constant, f(u0) alone (unless it is nan: f is not defined there), and a plain value
+    for a piecewise constant f. ``moves``: f is constant on no interval, so f(u) moves
+    where u does (u ** 0 is constant)."""
     if not isinstance(u, N):
         return rule(jnp.asarray(u)[None])[0]
+    if getattr(rule, "constant", False):
+        return rule(u.c[(0,) * u.k][None])[0]
+    g = _lift(u, rule)
+    flat = _constant(u)
+    if flat is False:
+        return N(g, moves=u.moves and moves)
+    origin = jnp.zeros(g.shape, bool).at[(0,) * u.k].set(True)
+    keep = jnp.logical_or(origin, jnp.isnan(g[(0,) * u.k]))  # f undefined there: nan stays
+    return N(jnp.where(jnp.logical_and(flat, ~keep), jnp.zeros_like(g), g), flat=flat)
+
+
+def _lift(u: N, rule) -> jax.Array:
     c, k = u.c, u.k
     axes = [d for d in range(k) if c.shape[d] == 2]
     K = len(axes)
@@ -163,7 +245,7 @@ def lift(u, rule) -> N:
         v = c[tuple(slice(1, 2) if d == ax else slice(0, 1) if d in axes[i + 1:]
                     else slice(None) for d in range(k))]
         g = jnp.concatenate([g[:-1], _product(g[1:], v, k)], axis=1 + ax)
-    return N(g[0])
+    return g[0]
 
 
 # ---------------------------------------------------------------- tree walk
@@ -186,7 +268,8 @@ class _Eval(Interpreter):
         return v[node.index]
 
     def negate(self, v):
-        return _each(lambda a: N(-a.c) if isinstance(a, N) else -a, v)
+        return _each(lambda a: N(-a.c, a.affine, a.flat, a.moves) if isinstance(a, N)
+                     else -a, v)
 
     def binary(self, node: Bin, a, b):
         return _each(lambda x, y: self._binary(node, x, y), a, b)
@@ -201,7 +284,7 @@ class _Eval(Interpreter):
         if node.op == "/":
             return mul(a, lift(b, lambda s: S.div(S.lift(1.0, s), s)))
         if not isinstance(b, N) and isinstance(node.right, Num):
-            return lift(a, lambda s: S.pow(s, node.right.value))
+            return lift(a, lambda s: S.pow(s, node.right.value), node.right.value != 0)
         raise NoRule("a power with a varying exponent")
 
     def function(self, node: Call, fn: Function, args: list):

@@ -12,11 +12,24 @@ unrolls every recurrence (minutes at order 50).
 without a rule here (a diff in another variable, a function without a Taylor rule)
 raises :class:`NoRule`, and the engine falls back to ``jet``, then to nested forward
 mode, which are slower but exact.
+
+A function of an argument that is exactly constant is constant: ``asin(diff(x, x))``
+is pi/2, with derivatives 0, where asin's rule would multiply asin'(1) = inf by the
+argument's zero derivatives (nan). A truncated series cannot say it is constant (the
+series of x**4 at 0 to order 3 is all zeros, and sqrt(x**4) is not constant), so a
+series carries what is known exactly: a bound on its degree where it is a polynomial
+in t known in full (the variable has degree 1; sums, products and ``diff`` keep
+track), a series of degree 0 is a plain value, and where a function's arguments are
+all exactly constant (their coefficients after the first are zero, and nothing was
+cut off), its series is its value followed by zeros (:func:`_guarded`). The same
+holds for division and powers, and the piecewise constant functions (``floor``,
+``stop_gradient``, the relations) give plain values.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from ._jax import jax
 import jax.numpy as jnp
@@ -33,9 +46,19 @@ __all__ = ["NoRule", "T", "taylor_coefficients"]
 
 @dataclass(frozen=True)
 class T:
-    """A Taylor series: coefficients on axis 0, the value's shape after it."""
+    """A Taylor series: coefficients on axis 0, the value's shape after it.
+
+    What is known of it exactly, beyond its coefficients: ``degree``, a bound on its
+    degree where it is a polynomial in t with every term present (None: unknown, or
+    terms past the order cut off); ``flat``, a traced bool, true where it is exactly
+    constant (a function of constant arguments, :func:`_guarded`); ``moves``, that it
+    is known not to be constant (t itself, t + 1, 2 t, sin(t)), so that a function of
+    it needs no guard."""
 
     c: jax.Array
+    degree: int | None = None
+    flat: Any = None
+    moves: bool = False
 
     @property
     def order(self) -> int:
@@ -65,7 +88,8 @@ class _Var(T):
     @staticmethod
     def at(x0: jax.Array, order: int) -> "_Var":
         return _Var(jnp.concatenate([x0[None], jnp.ones((min(order, 1),), x0.dtype),
-                                     jnp.zeros((max(order - 1, 0),), x0.dtype)]))
+                                     jnp.zeros((max(order - 1, 0),), x0.dtype)]), 1,
+                    moves=order > 0)
 
 
 class _Held:
@@ -77,6 +101,74 @@ def _series(v, like: jax.Array) -> jax.Array:
     return v.c if isinstance(v, T) else S.lift(v, like)
 
 
+# ---------------------------------------------------------------- exactly constant
+
+def _made(c: jax.Array, degree: int | None = None, flat: Any = None, moves: bool = False):
+    """A series; one of degree 0 is exactly constant, so a plain value."""
+    if degree == 0:
+        return c[0]
+    return T(c, degree, None if flat is False or moves else flat, moves)
+
+
+def _constant(v) -> Any:
+    """Whether ``v`` is exactly constant in t: True, False, or a traced bool."""
+    if not isinstance(v, T):
+        return True
+    if v.moves:
+        return False
+    if v.degree is not None and v.degree <= v.order:  # every term there: look
+        return jnp.all(v.c[1:] == 0)
+    return False if v.flat is None else v.flat
+
+
+def _all(flags) -> Any:
+    out = True
+    for flag in flags:
+        if flag is False:
+            return False
+        out = flag if out is True else out if flag is True else jnp.logical_and(out, flag)
+    return out
+
+
+def _guarded(c: jax.Array, *args, moves: bool = False) -> T:
+    """f(args) whose series a rule gave as ``c``: where every argument is exactly
+    constant, f's value followed by zeros (the rule may have multiplied an infinite
+    derivative of f by the arguments' zero ones), unless the value is nan (f is not
+    defined there). Nothing is added to the program where an argument is known to
+    move; one comparison of coefficients elsewhere."""
+    flat = _all(_constant(a) for a in args)
+    if flat is False:
+        return T(c, moves=moves)
+    k = jnp.arange(c.shape[0]).reshape((-1,) + (1,) * (c.ndim - 1))
+    tail = jnp.logical_and(k > 0, ~jnp.isnan(c[0]))  # f undefined there: nan stays
+    return T(jnp.where(jnp.logical_and(flat, tail), jnp.zeros_like(c), c), flat=flat)
+
+
+def _degree(v) -> int | None:
+    return v.degree if isinstance(v, T) else 0
+
+
+def _moves(v) -> bool:
+    return isinstance(v, T) and v.moves
+
+
+def _scalar(v) -> bool:
+    """A number written in the expression (not a traced value), other than 0."""
+    return isinstance(v, (int, float)) and v != 0 and math.isfinite(v)
+
+
+def _arithmetic(op: str, a, b) -> tuple[int | None, bool]:
+    """The degree bound of a + b, a - b or a * b, and whether it is known to move:
+    a moving series plus a constant, or times a number other than 0, moves; so does
+    the product of two moving polynomials."""
+    da, db = _degree(a), _degree(b)
+    degree = None if da is None or db is None else max(da, db) if op in "+-" else da + db
+    if op in "+-":
+        return degree, _moves(a) and not isinstance(b, T) or _moves(b) and not isinstance(a, T)
+    return degree, (_moves(a) and (_scalar(b) or _moves(b) and degree is not None) or
+                    _moves(b) and _scalar(a))
+
+
 # ---------------------------------------------------------------- tree walk
 
 class _Eval(Interpreter):
@@ -84,38 +176,50 @@ class _Eval(Interpreter):
     elsewhere."""
 
     def index(self, node: P.Index, v):
-        return T(v.c[:, node.index]) if isinstance(v, T) else v[node.index]
+        return T(v.c[:, node.index], v.degree, v.flat) if isinstance(v, T) else v[node.index]
 
     def negate(self, v):
-        return T(-v.c) if isinstance(v, T) else -v
+        return T(-v.c, v.degree, v.flat, v.moves) if isinstance(v, T) else -v
 
     def binary(self, node: P.Bin, a, b):
         if not isinstance(a, T) and not isinstance(b, T):
             return binary_op(node)(a, b)
         like = a.c if isinstance(a, T) else b.c
-        if node.op in "+-":
-            x, y = S.match(_series(a, like), _series(b, like))
-            return T(x + y if node.op == "+" else x - y)
-        if node.op == "*":
-            if not isinstance(b, T):
-                return T(S.scale(a.c, b))
-            if not isinstance(a, T):
-                return T(S.scale(b.c, a))
-            return T(S.mul(a.c, b.c))
+        if node.op in "+-*":
+            degree, moves = _arithmetic(node.op, a, b)
+            flat = None if degree is not None or moves else _all([_constant(a), _constant(b)])
+            return _made(self._polynomial(node.op, a, b, like), degree, flat, moves)
         if node.op == "/":
             if not isinstance(b, T):
-                return T(S.scale(a.c, 1.0 / jnp.asarray(b)))
-            return T(S.div(_series(a, like), b.c))
+                return _made(S.scale(a.c, 1.0 / jnp.asarray(b)), a.degree, a.flat,
+                             a.moves and _scalar(b))
+            return _guarded(S.div(_series(a, like), b.c), a, b)
         if not isinstance(b, T) and isinstance(node.right, P.Num):
-            return T(S.pow(a.c, node.right.value))
+            n = node.right.value
+            if n == int(n) and 0 <= n <= 1024:  # a polynomial of a: no singularity
+                degree = None if a.degree is None else a.degree * int(n)
+                return _made(S.pow(a.c, n), degree, a.flat, a.moves and n > 0)
+            return _guarded(S.pow(a.c, n), a, moves=a.moves)
         if not isinstance(a, T):  # a constant base: exp(b log a), and 0 ** b = 0 for b > 0
             zero = jnp.asarray(a) == 0
             out = S.exp(S.scale(b.c, jnp.log(jnp.where(zero, 1.0, a))))
-            return T(jnp.where(zero, jnp.where(b.c[0] > 0, 0.0, jnp.nan), out))
+            return _guarded(jnp.where(zero, jnp.where(b.c[0] > 0, 0.0, jnp.nan), out), b)
         # a ** b in general: exp(b log a)
         log_a = S.log(a.c)
         exponent = S.mul(b.c, log_a) if isinstance(b, T) else S.scale(log_a, b)
-        return T(S.exp(exponent))
+        return _guarded(S.exp(exponent), a, b)
+
+    @staticmethod
+    def _polynomial(op: str, a, b, like: jax.Array) -> jax.Array:
+        """a + b, a - b, a * b: the series arithmetic that keeps a polynomial one."""
+        if op in "+-":
+            x, y = S.match(_series(a, like), _series(b, like))
+            return x + y if op == "+" else x - y
+        if not isinstance(b, T):
+            return S.scale(a.c, b)
+        if not isinstance(a, T):
+            return S.scale(b.c, a)
+        return S.mul(a.c, b.c)
 
     def function(self, node: P.Call, fn: Function, args: list):
         if not any(isinstance(a, T) for a in args):
@@ -123,7 +227,12 @@ class _Eval(Interpreter):
         if isinstance(fn.taylor, Missing):
             raise NoRule(f"{fn.name}: {fn.taylor.why}")
         like = next(a.c for a in args if isinstance(a, T))
-        return T(fn.taylor(*(_series(a, like) for a in args)))
+        c = fn.taylor(*(_series(a, like) for a in args))
+        if getattr(fn.taylor, "constant", False):  # piecewise constant: a plain value
+            return c[0]
+        # a function of one moving scalar moves (none of the language is constant on
+        # an interval but the piecewise constant ones)
+        return _guarded(c, *args, moves=len(args) == 1 and _moves(args[0]) and not fn.vector)
 
     def variable(self, name: str, scope: Scope):
         value = scope[name]
@@ -150,4 +259,5 @@ class _Eval(Interpreter):
             return inner if n == 0 else jnp.zeros_like(jnp.asarray(inner, here.c.dtype))
         ratio = [float(math.factorial(j + n) // math.factorial(j)) for j in range(k + 1)]
         ratio = jnp.asarray(ratio, inner.c.dtype).reshape((k + 1,) + (1,) * (inner.c.ndim - 1))
-        return T(inner.c[n:n + k + 1] * ratio)
+        degree = None if inner.degree is None else max(inner.degree - n, 0)
+        return _made(inner.c[n:n + k + 1] * ratio, degree, inner.flat)

@@ -19,7 +19,11 @@ and its fields are:
   arithmetic of :mod:`autodx.series` (products, ``div``, the ``ode`` and ``sincos``
   recurrences, ``by_derivative``), never with a Python loop over the order: the traced
   program must stay the same size at order 5 and order 100. It is called only when an
-  argument depends on the variable; otherwise ``jax`` gives the value.
+  argument depends on the variable; otherwise ``jax`` gives the value. A piecewise
+  constant function (``floor``, the relations) takes its rule from ``_taylor_step`` or
+  ``_taylor_value`` in ``parts.py``, which mark it constant: Taylor mode and
+  :mod:`autodx.partial` then carry its result as a plain value, exactly constant, so
+  that a function of it has derivatives 0 (``asin(floor(x))``).
 - ``sympy``: the translation for ``--symbolic`` and ``--check``
   (:mod:`autodx.check.sympy_view`). It receives one sympy expression per argument; the
   translator applies it entry by entry to vector arguments, except that a ``vector``

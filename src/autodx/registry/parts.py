@@ -45,9 +45,17 @@ def _taylor_norm(a):
     return s.pow(jnp.sum(s.mul(a, a), axis=-1), 0.5)
 
 
+def _constant_rule(rule: Callable) -> Callable:
+    """Mark a Taylor rule whose series is always the value then zeros (a piecewise
+    constant function): Taylor mode carries its result as a plain value, which is
+    exactly constant, so a function of it is too (``asin(floor(x))``)."""
+    rule.constant = True
+    return rule
+
+
 def _taylor_step(jax_fn: Lazy) -> Callable:
     """Piecewise constant: the value, then zeros."""
-    return lambda a: s.lift(jax_fn(a[0]), a)
+    return _constant_rule(lambda a: s.lift(jax_fn(a[0]), a))
 
 
 def _sympy_vector(name: str, v) -> list:
@@ -83,7 +91,7 @@ def _taylor_value(jax_fn: Callable) -> Callable:
     def rule(*cs):
         like = max(cs, key=lambda c: c.ndim)
         return s.lift(jax_fn(*(c[0] for c in cs)), like)
-    return rule
+    return _constant_rule(rule)
 
 
 def _jax_piecewise(*args):

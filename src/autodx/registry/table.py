@@ -331,7 +331,7 @@ FUNCTIONS: dict[str, Function] = _table(
              mpmath=Structural(_WRITTEN_OUT), printed=Structural(_WRITTEN_OUT), vector=True,
              domain="a vector; derivatives off the zero vector", doc="Euclidean norm"),
     Function("stop_gradient", (1, 1), jax=lax.stop_gradient,
-             taylor=lambda a: s.lift(lax.stop_gradient(a[0]), a), sympy=sf.stop_gradient,
+             taylor=_taylor_step(lax.stop_gradient), sympy=sf.stop_gradient,
              mpmath=lambda x: x, domain="all reals",
              doc="the value of x, with derivative zero"),
     Function(
