@@ -24,9 +24,10 @@ from .sources import (Chunk, DataWarning, Source, check_name, clip, quoted,  # n
 # short file (ValueError, EOFError), ast.literal_eval on the header text (its documented
 # ValueError, TypeError, SyntaxError, MemoryError, RecursionError), numpy's retry through
 # tokenize for Python 2 headers (TokenError), and a shape too large for an index
-# (OverflowError). An .npz member's header is read the same way.
-_NPY_ERRORS = (ValueError, EOFError, TypeError, SyntaxError, MemoryError, RecursionError,
-               tokenize.TokenError, OverflowError)
+# (OverflowError). An .npz member's header is read the same way; so should any other
+# reader of .npy files (data.read_vector for --hvp FILE).
+NPY_ERRORS = (ValueError, EOFError, TypeError, SyntaxError, MemoryError, RecursionError,
+              tokenize.TokenError, OverflowError)
 
 
 def open_source(path: str, needed: list[str], vectors: dict[str, str],
@@ -154,7 +155,7 @@ def _npy_map(path: str) -> np.ndarray:
                 raise ValueError("Python objects in its dtype, which autodx never loads")
             return np.memmap(f, dtype=dtype, mode="r", shape=shape,
                              order="F" if fortran else "C", offset=f.tell())
-        except _NPY_ERRORS as e:
+        except NPY_ERRORS as e:
             raise DataError(f"--data {shown(path)}: cannot be read ({_why(e)})") from None
 
 
@@ -223,7 +224,7 @@ def _npz_arrays(path: str, f) -> dict[str, np.ndarray]:
         with np.load(f, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, OSError,
-            *_NPY_ERRORS) as e:
+            *NPY_ERRORS) as e:
         raise DataError(f"--data {shown(path)}: cannot be read ({_why(e)})") from None
     for name, a in arrays.items():
         if not isinstance(a, np.ndarray):
