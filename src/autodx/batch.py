@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from . import device, engine, progcache
+from . import device, engine, progcache, shard
 from ._jax import jax
 from .data import Plan, Rows
 
@@ -72,7 +72,9 @@ def run(row: Callable, plan: Plan, precision: int = 64, progress=None,
     it, the compiled program is kept in the program cache and a repeated command loads
     it without tracing (see :mod:`autodx.progcache`). ``work`` (its size, see
     :mod:`autodx.device`) decides the device, with ``--device``; without it, the rows
-    alone are counted.
+    alone are counted. With ``--devices`` (:func:`autodx.device.ask_devices`), each
+    chunk is split by rows over several local devices (:mod:`autodx.shard`), with the
+    same results.
 
     With ``on_chunk``, each chunk's rows and results go to ``on_chunk(rows, results)``
     as soon as they are known, in order, and are not kept: the results returned are
@@ -82,15 +84,17 @@ def run(row: Callable, plan: Plan, precision: int = 64, progress=None,
     """
     try:
         where = device.place(work or device.Work(rows=plan.total or 1, kind=device.Kind.linear))
+        devices = device.spread(where)
+        spread = shard.Spread(devices) if len(devices) > 1 else None
         with jax.default_device(where):
             return _run(row, plan, precision, progress, keep_inputs, timing, key,
-                        where.platform, on_chunk)
+                        where.platform, on_chunk, spread)
     finally:
         plan.close()
 
 
 def _run(row, plan, precision, progress, keep_inputs, timing, key, platform,
-         on_chunk=None) -> dict:
+         on_chunk=None, spread: "shard.Spread | None" = None) -> dict:
     dtype = _DTYPES[precision]
     fixed = {k: np.asarray(v, dtype) for k, v in plan.fixed.items()}
     parts = None if (key is None or timing) else \
@@ -100,6 +104,11 @@ def _run(row, plan, precision, progress, keep_inputs, timing, key, platform,
                               lambda v: type(v) is int and 1 <= v <= MAX_CHUNK) \
         if not plan.quick else max(1, min(MAX_CHUNK, plan.total or 1))
     vectorized = engine.vectorize(lambda b, f: row({**f, **b}), (0, None))
+    padded = (lambda rows: rows) if spread is None else spread.padded
+    if spread is not None:
+        size = spread.chunk(size)
+    if not _cacheable(platform):
+        parts = None
     calls: dict = {}
     times, run_seconds = {}, 0.0
     outs, inputs, count, sample = [], [], 0, {}
@@ -122,14 +131,11 @@ def _run(row, plan, precision, progress, keep_inputs, timing, key, platform,
         for i, chunk in enumerate(chunks):
             chunk = {k: np.asarray(v, dtype) for k, v in chunk.items()}
             n = next(iter(chunk.values())).shape[0]
-            args = (_pad(chunk, size) if i else chunk, fixed)
+            args = (_pad(chunk, padded(size if i else n)), fixed)
             rows_in = next(iter(args[0].values())).shape[0]
             if rows_in not in calls:
-                if timing:
-                    calls[rows_in], times = engine.compile_timed(vectorized, *args)
-                else:
-                    options = compile_options(plan.quick, platform)
-                    calls[rows_in] = progcache.compiled(vectorized, args, parts, options)
+                calls[rows_in] = _compile(vectorized, args, parts, timing, times,
+                                          compile_options(plan.quick, platform), spread)
             start = time.perf_counter()
             take(n, chunk, calls[rows_in](*args))
             run_seconds += time.perf_counter() - start
@@ -148,6 +154,38 @@ def _run(row, plan, precision, progress, keep_inputs, timing, key, platform,
         results["__timing__"] = {**times, "rows": count, "run": run_seconds,
                                  "per_row": run_seconds / max(count, 1)}
     return results
+
+
+def _cacheable(platform: str) -> bool:
+    """Whether the program cache can hold this platform's programs. Not yet where JAX
+    sees several devices of it: :func:`autodx.progcache._load` loads a program for
+    every local device (``deserialize_and_load`` without ``execution_devices``), and
+    a one-device program loaded so fails to run ("Expected args ... to have 4
+    shards"), is compiled again and warns each time. Issue 15's report gives the fix
+    (load it for the device it was compiled for); then this check goes."""
+    return len(jax.local_devices(backend=platform)) == 1
+
+
+def _compile(vectorized, args, parts, timing: bool, times: dict, options,
+             spread: "shard.Spread | None") -> Callable:
+    """The program for ``args``: on one device, or one per device of ``spread`` (each
+    cached under its device). With ``timing``, ``times`` becomes this compile's
+    seconds by step (over every device's program)."""
+    took: list[dict] = []
+
+    def one(local, key):
+        if timing:
+            call, seconds = engine.compile_timed(vectorized, *local)
+            took.append(seconds)
+            return call
+        return progcache.compiled(vectorized, local, None if parts is None else
+                                  [*parts, *key], options)
+    call = one(args, []) if spread is None else \
+        spread.program(lambda i, local: one(local, [spread.key(i)]), args)
+    if timing:
+        times.clear()
+        times.update({step: sum(t[step] for t in took) for step in took[0]})
+    return call
 
 
 def _read_ahead(chunks: Iterator[dict], depth: int = 2) -> Iterator[dict]:

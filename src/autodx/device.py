@@ -157,6 +157,52 @@ def place(work: Work):
                          "--device cpu or auto") from None
 
 
+MAX_DEVICES = 1 << 16  # --devices N: a count past any machine's is refused as text
+
+
+def check_devices(text: "str | None") -> "int | None":
+    """``--devices`` text -> None (one device, the default), 0 (``all``) or a count.
+
+    Example:
+        >>> check_devices("all"), check_devices("4"), check_devices(None)
+        (0, 4, None)
+    """
+    if text is None:
+        return None
+    t = text.strip().lower()
+    if t == "all":
+        return 0
+    if not (t.isdigit() and 1 <= int(t) <= MAX_DEVICES):
+        raise InputError(f"--devices {text[:40]!r}: give all, or a count of devices from 1 "
+                         f"to {MAX_DEVICES}")
+    return int(t)
+
+
+_SPREAD: list = [None]
+
+
+def ask_devices(text: "str | None") -> None:
+    """Record the ``--devices`` of the command about to run (checked here)."""
+    _SPREAD[0] = check_devices(text)
+
+
+def spread(where) -> list:
+    """The devices a batch is split over: ``[where]`` (the default), or with
+    ``--devices`` the first N (or all) local devices of ``where``'s platform."""
+    from ._jax import jax
+
+    count = _SPREAD[0]
+    if count is None or count == 1:
+        return [where]
+    local = jax.local_devices(backend=where.platform)
+    if count > len(local):
+        plural = "s" if len(local) != 1 else ""
+        raise InputError(f"--devices {count}: JAX sees {len(local)} {where.platform} "
+                         f"device{plural} here; use --devices all, or a count up to "
+                         f"{len(local)}")
+    return local if count == 0 else local[:count]
+
+
 def _backends_started() -> bool:
     try:
         from jax._src import xla_bridge

@@ -10,9 +10,9 @@ from ..errors import InputError, Status
 from ..result import Command
 from .app import app
 from .edge import stderr
-from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Dev, Device, Digits, Expr,
-                      ExprCommand, Fmt, Format, Out, Prec, Precision, Sink, SymTimeout,
-                      Symbolic, Wrt, use_device)
+from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Dev, Device, Devs, Digits,
+                      Expr, ExprCommand, Fmt, Format, Out, Prec, Precision, Sink,
+                      SymTimeout, Symbolic, Wrt, use_device)
 from .output import Progress, check_stdout, emit, emit_formulas, streamed, streams
 
 
@@ -87,6 +87,7 @@ def cli_grad(
     check: Check = False,
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
     device: Dev = Device.auto,
+    devices: Devs = None,
 ) -> None:
     """Derivatives of orders 1..N of a scalar expression.
 
@@ -104,7 +105,7 @@ def cli_grad(
       autodx grad "atan2(y, x)" --order 3 --at x=1,y=2 --check
     """
     p = int(precision.value)
-    use_device(device)
+    use_device(device, devices)
 
     def compute(api, e, progress, stream=None):
         api.check_order(order, p)
@@ -132,6 +133,7 @@ def cli_hessian(
     check: Check = False,
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
     device: Dev = Device.auto,
+    devices: Devs = None,
 ) -> None:
     """The Hessian matrix of a scalar expression, or a Hessian-vector product.
 
@@ -147,7 +149,7 @@ def cli_hessian(
       autodx hessian "x**2*y + y**3" --at x=1,y=2 --check --symbolic
     """
     p = int(precision.value)
-    use_device(device)
+    use_device(device, devices)
 
     def vector():
         from ..data import read_vector
@@ -180,6 +182,7 @@ def cli_jvp_partial(
     check: Check = False,
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
     device: Dev = Device.auto,
+    devices: Devs = None,
 ) -> None:
     """One mixed partial derivative, without computing any other.
 
@@ -194,7 +197,7 @@ def cli_jvp_partial(
       autodx jvp-partial "x**2*y**3" --indices x,y,y --symbolic --format plain
     """
     p = int(precision.value)
-    use_device(device)
+    use_device(device, devices)
 
     def compute(api, e, progress, stream=None):
         return api.jvp_partial_rows(e, api.plan(e, at or [], data), indices, wrt, p, progress,
@@ -223,6 +226,7 @@ def cli_perex(
     out: Out = None,
     digits: Digits = None,
     device: Dev = Device.auto,
+    devices: Devs = None,
 ) -> None:
     """Per-example gradients: the gradient in the parameters for every row of the data.
 
@@ -235,7 +239,7 @@ def cli_perex(
       autodx perex "(w*x - y)**2" --wrt w --at w=0.5 --data xy.csv --out grads.npy --timing
     """
     p = int(precision.value)
-    use_device(device)
+    use_device(device, devices)
     sink = Sink(fmt, out, digits)
     if not data:
         raise InputError("perex needs --data FILE: the examples, one per row")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from .app import app
 from .commands import _derivatives
 from ..result import Command
-from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Dev, Device, Digits, Expr,
-                      ExprCommand, Fmt, Format, Out, Prec, Precision, Sink, SymTimeout,
-                      Symbolic, Wrt, use_device)
+from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Dev, Device, Devs, Digits,
+                      Expr, ExprCommand, Fmt, Format, Out, Prec, Precision, Sink,
+                      SymTimeout, Symbolic, Wrt, use_device)
 
 
 @app.command("jacobian", cls=ExprCommand)
@@ -25,6 +25,7 @@ def cli_jacobian(
     check: Check = False,
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
     device: Dev = Device.auto,
+    devices: Devs = None,
 ) -> None:
     """The Jacobian matrix of a list of expressions: one row per expression, one column per coordinate.
 
@@ -40,7 +41,7 @@ def cli_jacobian(
       autodx jacobian "[x*y, x/y]" --data points.csv --format csv
     """
     p = int(precision.value)
-    use_device(device)
+    use_device(device, devices)
 
     def compute(api, e, progress, stream=None):
         from .. import jacobians

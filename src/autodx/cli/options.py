@@ -26,11 +26,13 @@ class Device(str, enum.Enum):
     gpu = "gpu"
 
 
-def use_device(choice: Device) -> None:
-    """Hand the command's --device to the executor."""
+def use_device(choice: Device, count: Optional[str] = None) -> None:
+    """Hand the command's --device and --devices (all, N, or None for one) to the
+    executor; --devices is checked here, before any work."""
     from .. import device
 
     device.ask(choice.value)
+    device.ask_devices(count)
 
 
 class Format(str, enum.Enum):
@@ -88,6 +90,7 @@ class ExprCommand(typer.core.TyperCommand):
 
             if "autodx.device" in sys.modules:
                 sys.modules["autodx.device"].ask("auto")
+                sys.modules["autodx.device"].ask_devices(None)
 
     def parse_args(self, ctx, args):
         valued = {o for p in self.params if isinstance(p, typer.core.TyperOption)
@@ -180,3 +183,8 @@ Dev = Annotated[Device, typer.Option(
     help="Where the arithmetic runs: auto (default) puts points and small batches on the "
          "CPU and only large batches on a GPU, where one is installed and gains; cpu or "
          "gpu to insist.")]
+Devs = Annotated[Optional[str], typer.Option(
+    "--devices", metavar="all|N", show_default=False,
+    help="Split each batch's rows over all (or N) local devices of the kind --device "
+         "chose, in one program laid out over them; the results are the same as on one "
+         "device. Default: one device.")]

@@ -11,7 +11,7 @@ import typer
 from ..errors import InputError
 from .app import app
 from .edge import stderr
-from .options import Defs, Dev, Device, Expr, ExprCommand, Prec, Precision, use_device
+from .options import Defs, Dev, Device, Devs, Expr, ExprCommand, Prec, Precision, use_device
 from .output import Progress, check_stdout, table_width
 
 
@@ -40,6 +40,7 @@ def cli_plot(
     precision: Prec = Precision.f64,
     defs: Defs = None,
     device: Dev = Device.auto,
+    devices: Devs = None,
 ) -> None:
     """Plot f and its derivatives up to order N over a range.
 
@@ -54,7 +55,7 @@ def cli_plot(
     """
     from .. import api, data, outfile, plot
 
-    use_device(device)
+    use_device(device, devices)
     check_stdout(out or "image")  # the text plot needs stdout; a file does not
     lo, hi = plot.parse_range(span)
     plot.check_points(points)

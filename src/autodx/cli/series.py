@@ -10,8 +10,8 @@ import typer
 from ..errors import InputError
 from .app import app
 from .edge import stderr
-from .options import (SYMBOLIC_TIMEOUT, Defs, Dev, Device, Digits, Expr, ExprCommand, Fmt,
-                      Format, Out, Prec, Precision, SymTimeout, Wrt, use_device)
+from .options import (SYMBOLIC_TIMEOUT, Defs, Dev, Device, Devs, Digits, Expr, ExprCommand,
+                      Fmt, Format, Out, Prec, Precision, SymTimeout, Wrt, use_device)
 from .output import Progress, check_stdout
 
 
@@ -36,6 +36,7 @@ def cli_series(
                            "(what --format plain prints).")] = False,
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
     device: Dev = Device.auto,
+    devices: Devs = None,
 ) -> None:
     """The Taylor polynomial of EXPR around a point, up to degree N.
 
@@ -51,7 +52,7 @@ def cli_series(
     """
     from .. import api, outfile, render
 
-    use_device(device)
+    use_device(device, devices)
     check_stdout(out)
     outfile.check_out(out)
     if out and fmt is not Format.table:
