@@ -250,3 +250,33 @@ def test_noise_rows_follow_each_point():
         ulp = np.spacing(max(abs(x), 1.0))
         assert rows.tolist() == [x] + [x + s * ulp for s in noise.SHIFTS]
     assert shifted.columns["y"].tolist() == [2.0] * 3 * step
+
+
+# ---------------------------------------------------------------- --hvp FILE, hostile
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda d: "/dev/zero", "character device"),
+    (lambda d: str(d), "is a folder"),
+    (lambda d: (os.mkfifo(d / "v.fifo"), str(d / "v.fifo"))[1], "not a regular file"),
+    (lambda d: (d.joinpath("v.npy").write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f8"),
+                str(d / "v.npy"))[1], "cannot be read as numbers"),
+    (lambda d: (d.joinpath("v.txt").write_text("1, 2, __import__"), str(d / "v.txt"))[1],
+     "is not a number"),
+])
+def test_an_hvp_file_that_is_not_a_vector_is_one_error_line(tmp_path, make, fragment):
+    from conftest import assert_user_error, cli
+
+    run = cli("hessian", "x*y", "--at", "x=1,y=2", "--hvp", make(tmp_path))
+    assert_user_error(run, fragment)
+
+
+def test_an_hvp_text_file_past_the_bound_is_refused(tmp_path, monkeypatch):
+    from autodx import data as D
+
+    monkeypatch.setattr(D, "MAX_VECTOR_TEXT", 100)
+    path = tmp_path / "v.txt"
+    path.write_text("1.0, " * 40)
+    with pytest.raises(InputError, match="save a vector this long as .npy"):
+        D.read_vector(str(path), "--hvp")
+    path.write_text("1.0, 2.5")
+    assert D.read_vector(str(path), "--hvp").tolist() == [1.0, 2.5]

@@ -33,6 +33,13 @@ CHUNK_TEXT = 64 << 20  # characters of CSV text held for one chunk of rows
 _BLOCK = 1 << 20       # characters read at a time
 
 
+def _seekable(handle) -> bool:
+    try:
+        return handle.seekable()
+    except (OSError, ValueError):
+        return False
+
+
 class _Lines:
     """The lines of a text stream, without their line ends, read a block at a time, so
     that neither one endless line (``/dev/zero``) nor a chunk of long lines holds more
@@ -45,6 +52,26 @@ class _Lines:
         self.partial_chars = 0
         self.taken = 0                # lines taken so far: the next is line taken + 1
         self.eof = False
+        # a pipe is read as its bytes come (read1), so the rows already sent are
+        # computed (and streamed out) while the writer goes on; read(n) would wait for n
+        self.raw, self.decoder = None, None
+        raw = getattr(handle, "buffer", None)
+        if raw is not None and hasattr(raw, "read1") and not _seekable(handle):
+            import codecs
+
+            self.raw = raw
+            self.decoder = codecs.getincrementaldecoder(handle.encoding or "utf-8")(
+                handle.errors or "strict")
+
+    def _read(self, n: int) -> str:
+        """Up to n characters: what a pipe has (at least one, or "" at its end)."""
+        if self.decoder is None:
+            return self.handle.read(n)
+        while True:
+            data = self.raw.read1(n)
+            text = self.decoder.decode(data, final=not data)
+            if text or not data:
+                return text
 
     def peek(self) -> str | None:
         """The next line, not taken; None at the end."""
@@ -73,7 +100,7 @@ class _Lines:
     def _fill(self) -> int:
         """Read one block; return its length."""
         try:  # a block no longer than a line may be: a line inside one is short enough
-            block = self.handle.read(min(_BLOCK, MAX_LINE))
+            block = self._read(min(_BLOCK, MAX_LINE))
         except (OSError, UnicodeDecodeError) as e:
             raise DataError(f"{self.label}, after line {self.taken + len(self.lines)}: "
                             f"cannot be read ({reason(e)})") from None
