@@ -274,8 +274,6 @@ KNOWN_OPEN: list = [
     # cases the fuzzer found and the code does not handle yet. The rest it found (a NUL
     # byte in a path, an .npy header tokenize gives up on, ...) are fixed, each pinned
     # by a plain test in tests/test_hostile.py.
-    ("bits flipped inside a compiled program: no checksum, so XLA runs it", None, None,
-     r"a damaged cache entry changed the answer"),
 ]
 
 
