@@ -11,8 +11,8 @@ from ..result import Command
 from .app import app
 from .edge import stderr
 from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Dev, Device, Devs, Digits,
-                      Expr, ExprCommand, Fmt, Format, Out, Prec, Precision, Sink,
-                      SymTimeout, Symbolic, Wrt, use_device)
+                      Distributed, Expr, ExprCommand, Fmt, Format, Out, Prec, Precision,
+                      Sink, SymTimeout, Symbolic, Wrt, use_device)
 from .output import Progress, check_stdout, emit, emit_formulas, streamed, streams
 
 
@@ -27,12 +27,19 @@ def _prepare(expr: str, defs, out: Optional[str], data: Optional[str] = None,
 
 def _derivatives(command: Command, compute, expr: str, defs, at, data, wrt, sink: Sink,
                  symbolic: bool, check: bool, timeout: float, expression=None,
-                 **formula_options) -> None:
+                 distributed: bool = False, **formula_options) -> None:
     """What grad, hessian, jvp-partial and jacobian share: the formulas alone (--symbolic
     without a point), or ``compute(api, expression, progress)`` with the
     --symbolic/--check session beside it. ``expression(text, defs)`` parses (default:
     :func:`autodx.api.expression`). A callable option (the --hvp vector) is read only on
-    the path that needs it."""
+    the path that needs it. With ``distributed``, this process's share of the rows
+    (``compute(..., rows=plan)``), merged by process 0 (:mod:`autodx.cli.job`)."""
+    if distributed:
+        from .job import distribute
+
+        distribute(compute, expr, defs, at, data, sink,
+                   {"--symbolic": symbolic, "--check": check}, expression)
+        return
     from ..check.session import Session, formulas
 
     fmt, out = sink.fmt, sink.out
@@ -88,6 +95,7 @@ def cli_grad(
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
     device: Dev = Device.auto,
     devices: Devs = None,
+    distributed: Distributed = False,
 ) -> None:
     """Derivatives of orders 1..N of a scalar expression.
 
@@ -107,11 +115,12 @@ def cli_grad(
     p = int(precision.value)
     use_device(device, devices)
 
-    def compute(api, e, progress, stream=None):
+    def compute(api, e, progress, stream=None, rows=None):
         api.check_order(order, p)
-        return api.grad_rows(e, api.plan(e, at or [], data), order, wrt, p, progress, stream)
+        rows = api.plan(e, at or [], data) if rows is None else rows
+        return api.grad_rows(e, rows, order, wrt, p, progress, stream)
     _derivatives(Command.grad, compute, expr, defs, at, data, wrt, Sink(fmt, out, digits),
-                 symbolic, check, symbolic_timeout, order=order)
+                 symbolic, check, symbolic_timeout, distributed=distributed, order=order)
 
 
 @app.command("hessian", cls=ExprCommand)
@@ -134,6 +143,7 @@ def cli_hessian(
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
     device: Dev = Device.auto,
     devices: Devs = None,
+    distributed: Distributed = False,
 ) -> None:
     """The Hessian matrix of a scalar expression, or a Hessian-vector product.
 
@@ -156,11 +166,11 @@ def cli_hessian(
 
         return read_vector(hvp, "--hvp") if hvp is not None else None
 
-    def compute(api, e, progress, stream=None):
-        return api.hessian_rows(e, api.plan(e, at or [], data), wrt, vector(), p, progress,
-                                stream)
+    def compute(api, e, progress, stream=None, rows=None):
+        rows = api.plan(e, at or [], data) if rows is None else rows
+        return api.hessian_rows(e, rows, wrt, vector(), p, progress, stream)
     _derivatives(Command.hessian, compute, expr, defs, at, data, wrt, Sink(fmt, out, digits),
-                 symbolic, check, symbolic_timeout, hvp=vector)
+                 symbolic, check, symbolic_timeout, distributed=distributed, hvp=vector)
 
 
 @app.command("jvp-partial", cls=ExprCommand)
@@ -183,6 +193,7 @@ def cli_jvp_partial(
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
     device: Dev = Device.auto,
     devices: Devs = None,
+    distributed: Distributed = False,
 ) -> None:
     """One mixed partial derivative, without computing any other.
 
@@ -199,11 +210,11 @@ def cli_jvp_partial(
     p = int(precision.value)
     use_device(device, devices)
 
-    def compute(api, e, progress, stream=None):
-        return api.jvp_partial_rows(e, api.plan(e, at or [], data), indices, wrt, p, progress,
-                                    stream)
+    def compute(api, e, progress, stream=None, rows=None):
+        rows = api.plan(e, at or [], data) if rows is None else rows
+        return api.jvp_partial_rows(e, rows, indices, wrt, p, progress, stream)
     _derivatives(Command.jvp_partial, compute, expr, defs, at, data, wrt, Sink(fmt, out, digits),
-                 symbolic, check, symbolic_timeout, indices=indices)
+                 symbolic, check, symbolic_timeout, distributed=distributed, indices=indices)
 
 
 @app.command("perex", cls=ExprCommand)
@@ -227,6 +238,7 @@ def cli_perex(
     digits: Digits = None,
     device: Dev = Device.auto,
     devices: Devs = None,
+    distributed: Distributed = False,
 ) -> None:
     """Per-example gradients: the gradient in the parameters for every row of the data.
 
@@ -243,6 +255,13 @@ def cli_perex(
     sink = Sink(fmt, out, digits)
     if not data:
         raise InputError("perex needs --data FILE: the examples, one per row")
+    if distributed:
+        from .job import distribute
+
+        distribute(lambda api, e, progress, rows: api.perex_rows(
+            e, rows, wrt, p, progress, keep_inputs=sink.text), expr, defs, at, data, sink,
+            {"--timing": timing})
+        return
     api, e = _prepare(expr, defs, out, data)
     if streams(sink) and not timing:  # CSV: written as the rows are computed
         with Progress() as progress:

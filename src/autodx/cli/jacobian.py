@@ -6,8 +6,8 @@ from .app import app
 from .commands import _derivatives
 from ..result import Command
 from .options import (SYMBOLIC_TIMEOUT, At, Check, Data, Defs, Dev, Device, Devs, Digits,
-                      Expr, ExprCommand, Fmt, Format, Out, Prec, Precision, Sink,
-                      SymTimeout, Symbolic, Wrt, use_device)
+                      Distributed, Expr, ExprCommand, Fmt, Format, Out, Prec, Precision,
+                      Sink, SymTimeout, Symbolic, Wrt, use_device)
 
 
 @app.command("jacobian", cls=ExprCommand)
@@ -26,6 +26,7 @@ def cli_jacobian(
     symbolic_timeout: SymTimeout = SYMBOLIC_TIMEOUT,
     device: Dev = Device.auto,
     devices: Devs = None,
+    distributed: Distributed = False,
 ) -> None:
     """The Jacobian matrix of a list of expressions: one row per expression, one column per coordinate.
 
@@ -43,15 +44,16 @@ def cli_jacobian(
     p = int(precision.value)
     use_device(device, devices)
 
-    def compute(api, e, progress, stream=None):
+    def compute(api, e, progress, stream=None, rows=None):
         from .. import jacobians
 
-        return jacobians.jacobian_rows(e, jacobians.plan(e, at or [], data), wrt, p,
-                                       progress, stream)
+        rows = jacobians.plan(e, at or [], data) if rows is None else rows
+        return jacobians.jacobian_rows(e, rows, wrt, p, progress, stream)
 
     def expression(text, defs):
         from .. import jacobians
 
         return jacobians.expression(text, defs)
     _derivatives(Command.jacobian, compute, expr, defs, at, data, wrt, Sink(fmt, out, digits),
-                 symbolic, check, symbolic_timeout, expression=expression)
+                 symbolic, check, symbolic_timeout, expression=expression,
+                 distributed=distributed)

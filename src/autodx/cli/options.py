@@ -186,5 +186,11 @@ Dev = Annotated[Device, typer.Option(
 Devs = Annotated[Optional[str], typer.Option(
     "--devices", metavar="all|N", show_default=False,
     help="Split each batch's rows over all (or N) local devices of the kind --device "
-         "chose, in one program laid out over them; the results are the same as on one "
-         "device. Default: one device.")]
+         "chose, each running the one-device program on its share: the results are one "
+         "device's, bit for bit. Default: one device.")]
+Distributed = Annotated[bool, typer.Option(
+    "--distributed",
+    help="Join a JAX distributed job (AUTODX_COORDINATOR, AUTODX_NUM_PROCESSES and "
+         "AUTODX_PROCESS_ID, or a launcher JAX detects, such as SLURM): each process "
+         "computes its share of the --data rows, and process 0 writes --out, the same as "
+         "one process would (see docs/scale.md).")]
