@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
@@ -15,7 +16,7 @@ import sympy as sp
 from conftest import assert_user_error, cli
 from oracle import X, Y
 
-from autodx.check import references as symbolic, verdict as trust
+from autodx.check import references as symbolic, replies, verdict as trust
 
 
 def _same(text: str, want: sp.Expr, symbols: dict) -> bool:
@@ -433,3 +434,136 @@ def test_a_wrong_high_derivative_is_still_caught(monkeypatch):
     assert run.code == 3, run
     verdicts = [c["verdict"] for c in _checks(json.loads(run.stdout))]
     assert verdicts[5] == "disagrees" and verdicts.count("disagrees") == 1
+
+
+# ---------------------------------------------------------------- sympy out of time
+
+SLOW = "exp(sin(x)*cos(x)*tan(x))/(1 + x**2)"  # 30 derivatives take sympy minutes
+
+
+def _slow_truth(k: int, x0: float) -> float:
+    """d^k/dx^k of SLOW (= exp(sin(x)^2)/(1 + x^2)) by mpmath's own numerical
+    differentiation at 60 digits: nothing of autodx's references."""
+    with mpmath.workdps(60):
+        return float(mpmath.diff(lambda t: mpmath.exp(mpmath.sin(t) ** 2) / (1 + t ** 2),
+                                 mpmath.mpf(x0), k))
+
+
+def test_sympy_out_of_time_still_checks_every_number():
+    run = cli("grad", SLOW, "--order", "30", "--at", "0.3", "--check", "--symbolic-timeout",
+              "4", "--format", "json")
+    assert run.code == 0, run
+    doc = json.loads(run.stdout)
+    checks = _checks(doc)
+    assert [c["verdict"] for c in checks] == ["ok"] * 31, checks
+    assert checks[30]["exact"] is None, "sympy finished: the test needs one it cannot"
+    assert any(w.startswith("sympy did not finish within 4 s") for w in doc["warnings"])
+    for k, c in enumerate(checks[1:], 1):
+        want = _slow_truth(k, 0.3)
+        assert abs(c["fd"] - want) <= c["fd_bound"] + 1e-14 * abs(want), (k, c, want)
+        if c["exact"] is None:  # orders above 6: Cauchy's integral, one circle for all
+            name = "Cauchy integral" if k > 6 else "finite difference"
+            assert c["why"] == f"checked against the {name} only: sympy ran out of time " \
+                "(--symbolic-timeout)"
+
+
+def test_a_wrong_number_is_caught_when_sympy_is_out_of_time(monkeypatch):
+    _make_wrong(monkeypatch, order=3)
+    _make_wrong(monkeypatch, order=20)
+    run = cli("grad", SLOW, "--order", "30", "--at", "0.3", "--check", "--symbolic-timeout",
+              "4", "--format", "json")
+    assert run.code == 3, run
+    checks = _checks(json.loads(run.stdout))
+    assert [k for k, c in enumerate(checks) if c["verdict"] == "disagrees"] == [3, 20]
+    assert checks[20]["exact"] is None
+    assert checks[20]["why"] == "off by 1.0e-06 relative, beyond the tolerance, from the " \
+        "Cauchy integral"
+
+
+def _request(text: str, order: int, at: float, **more) -> dict:
+    return {"text": text, "defs": [], "layout": {"x": None}, "coords": ["x"],
+            "entries": [[]] + [[0] * k for k in range(1, order + 1)], "hvp": None,
+            "points": [{"x": at}], "check": True, "symbolic": False, **more}
+
+
+def test_the_worker_answers_within_its_time_limit():
+    """Seven points at order 40: sympy cannot finish, and the reply still comes at the
+    limit, with the references from the function's values that were finished."""
+    import time
+
+    from autodx.check.worker import Worker
+
+    request = _request(SLOW, 40, 0.1, command="grad", symbolic=True)
+    request["points"] = [{"x": 0.1 * i} for i in range(1, 8)]
+    with Worker() as worker:
+        time.sleep(2)  # its import of sympy, which a command overlaps with JAX's work
+        start = time.monotonic()
+        reply = worker.ask(request, 3.0)
+        took = time.monotonic() - start
+    assert took < 3.0 + 0.5
+    assert reply["stopped"] == "sympy did not finish within 3 s (--symbolic-timeout)"
+    assert "symbolic" not in reply and len(reply["checks"]) == 7
+    top = reply["checks"][0][40]
+    assert top["exact"] is None and top["why"] == "sympy ran out of time (--symbolic-timeout)"
+    assert top["fd_kind"] == "cauchy"
+    assert math.isclose(top["fd"], _slow_truth(40, 0.1), rel_tol=1e-13)
+    assert reply["missing"]["exact"] >= 7 * 30
+
+
+def test_sympy_failing_keeps_the_references_from_the_values(monkeypatch):
+    """1/(1 + 25 x^2) has poles at +-i/5, 0.28 from 0.2: circles holding them are
+    refused (their mean is not f(0.2)), and the first radius inside gives every order."""
+    def fail(self, key):
+        raise RecursionError("maximum recursion depth exceeded")
+    monkeypatch.setattr(symbolic._Derivatives, "partial", fail)
+    request = _request("1/(1+25x^2)", 30, 0.2)
+    lines = list(symbolic.reference_lines(request))
+    assert {"symbolic_error": "RecursionError: maximum recursion depth exceeded"} in lines
+    row = replies.merge(lines, request["entries"], 1, "no symbolic derivative", None)
+    row = row["checks"][0]
+    x = mpmath.mpf(0.2)  # the float nearest 0.2, as autodx sees it
+    for k in range(1, 31):  # 1/(1+25x^2) = (1/(x - i/5) - 1/(x + i/5)) / (10i)
+        with mpmath.workdps(50):
+            pole = mpmath.mpc(0, mpmath.mpf(1) / 5)
+            want = float(((-1) ** k * mpmath.factorial(k) / mpmath.mpc(0, 10) * (
+                (x - pole) ** -(k + 1) - (x + pole) ** -(k + 1))).real)
+        c = row[k]
+        assert c["exact"] is None and c["why"] == "no symbolic derivative"
+        assert c.get("fd_kind") == ("cauchy" if k > 6 else None)
+        assert abs(c["fd"] - want) <= c["fd_bound"] + 1e-15 * abs(want), (k, c, want)
+        assert c["fd_bound"] <= 1e-12 * abs(want)
+
+
+@pytest.mark.parametrize("text, at, closed", [
+    # the branch of abs at 0.5 is 1 - x: Leibniz on (1 - x) sin(x)
+    ("abs(x - 1)*sin(x)", 0.5, lambda k, x: (1 - x) * mpmath.sin(x + k * mpmath.pi / 2)
+     - k * mpmath.sin(x + (k - 1) * mpmath.pi / 2)),
+    # a singularity 0.001 away: only the ninth radius, 4**-8, fits
+    ("log(x)", 0.001, lambda k, x: (-1) ** (k - 1) * mpmath.factorial(k - 1) / x ** k),
+    ("max(x, 1 - x)**3 + floor(3*x)", 0.3, lambda k, x: mpmath.ff(3, k) * (1 - x) ** (3 - k)
+     * (-1) ** k),
+])
+def test_cauchy_integrals_follow_the_branch_at_the_point(text, at, closed):
+    reply = symbolic.references(_request(text, 12, at))
+    x = mpmath.mpf(at)
+    for k, c in enumerate(reply["checks"][0][7:], 7):
+        with mpmath.workdps(50):
+            want = float(closed(k, x))
+        assert c["fd_kind"] == "cauchy", c
+        assert abs(c["fd"] - want) <= c["fd_bound"] + 1e-14 * max(abs(want), 1), (k, c, want)
+        assert math.isclose(c["exact"], want, rel_tol=1e-13, abs_tol=1e-30)
+
+
+def test_past_order_40_without_a_circle_the_values_give_no_reference():
+    """erfinv has no value at complex points in mpmath, so no circle: order 8 falls back
+    to a finite difference, and one of order 45 (660 digits) is said, not attempted."""
+    request = _request("erfinv(x/2)", 0, 0.3)
+    request["entries"] = [[], [0] * 8, [0] * 45]
+    refs = next(symbolic.reference_lines(request))["refs"]
+    assert refs[2] == {"fd_why": "no reference from the function's values at order 45: it "
+                       "is not analytic on any circle around the point, and finite "
+                       "differences stop at order 40"}
+    with mpmath.workdps(60):
+        want = mpmath.diff(lambda t: mpmath.erfinv(t / 2), mpmath.mpf(0.3), 8)
+    assert "fd_kind" not in refs[1] and refs[1]["fd_bound"] < 1e-20
+    assert abs(refs[1]["fd"] - float(want)) <= refs[1]["fd_bound"] + 1e-14 * abs(want)

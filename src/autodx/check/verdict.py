@@ -119,13 +119,14 @@ def judge(value: float, ref: dict, precision: int, scale: float = 0.0) -> Verdic
             "symbolic")
     elif ref.get("why"):
         notes.append(ref["why"])
+    name = "Cauchy integral" if ref.get("fd_kind") == "cauchy" else "finite difference"
     if fd is not None and bound is not None:
         if bound > FD_USEFUL * max(1.0, abs(fd)):
-            notes.append("the finite difference is not accurate enough here")
+            notes.append(f"the {name} is not accurate enough here")
         else:
             fd_error = abs(value - fd) if math.isfinite(value) else math.inf
             (agree if fd_error <= rel * max(abs(fd), scale) + tol_abs + bound
-             else disagree).append("finite difference")
+             else disagree).append(name)
     elif ref.get("fd_why"):
         notes.append(ref["fd_why"])
     if disagree:
@@ -152,6 +153,8 @@ def attach(result: Result, reply: dict | None, check: bool, symbolic: bool,
                             + ("symbolic view" if not check else "check"))
     elif "error" in reply:
         result.notes.append(f"no symbolic derivative: {reply['error']}")
+    elif "stopped" in reply:
+        result.notes.append(_stopped(reply, timeout, symbolic))
     failed = reply is None or "error" in reply
     result.show_symbolic = symbolic
     if symbolic and not failed:
@@ -174,6 +177,32 @@ def attach(result: Result, reply: dict | None, check: bool, symbolic: bool,
     result.checks = verdicts
     result.check_summary = {"relative_tolerance": rel, "absolute_tolerance": tol_abs,
                             **{k.replace(" ", "_"): n for k, n in counts.items()}}
+
+
+def _stopped(reply: dict, timeout: float, symbolic: bool) -> str:
+    """The warning for a reply the time limit (or sympy's failure) cut short, after
+    the references from the function's own values were known."""
+    missing = reply.get("missing", {})
+    view = "; showing the numbers without the symbolic view" if symbolic and \
+        reply.get("symbolic") is None else ""
+    if not reply["stopped"].startswith("sympy did not finish"):
+        return reply["stopped"] + view
+    if missing.get("exact"):
+        neither = f"; {missing['both']:,} not even that: raise the limit to check them" \
+            if missing.get("both") else ""
+        return (f"sympy did not finish within {timeout:g} s (--symbolic-timeout): "
+                f"{_numbers(missing['exact'])} without its derivative, checked against the "
+                f"function's values alone{neither}{view}")
+    if missing.get("numeric"):
+        return (f"the check did not finish within {timeout:g} s (--symbolic-timeout): "
+                f"{_numbers(missing['numeric'])} checked against the symbolic derivative "
+                f"alone{view}")
+    return f"sympy did not finish within {timeout:g} s (--symbolic-timeout)" + \
+        view.replace(";", ":", 1)
+
+
+def _numbers(n: int) -> str:
+    return f"{n:,} number{'s' if n != 1 else ''}"
 
 
 def _scales(result: Result, values: list, refs: list[dict]) -> list[float]:

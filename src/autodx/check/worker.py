@@ -1,13 +1,13 @@
 """The symbolic worker: a process of its own, so sympy's unbounded time and memory on a
 large expression never hold up the numbers.
 
-``python -P -m autodx.check.worker`` reads one JSON request on stdin and writes one
-JSON reply (:func:`autodx.check.references.references`); a request of ``"kind":
-"series"`` is answered instead by a stream of JSON lines
-(:func:`autodx.check.series_refs.series_lines`), each written as soon as it is known, so
-what was finished before the time limit survives it. :class:`Worker` starts the
-process with the command, so its import of sympy overlaps JAX's work, hands it the
-request once the numbers are known, and kills it at the time limit.
+``python -P -m autodx.check.worker`` reads one JSON request on stdin and answers with a
+stream of JSON lines, each written as soon as it is known, so what was finished before
+the time limit survives it: :func:`autodx.check.references.reference_lines` (merged by
+:mod:`autodx.check.replies`), or for a request of ``"kind": "series"``
+:func:`autodx.check.series_refs.series_lines`. :class:`Worker` starts the process with
+the command, so its import of sympy overlaps JAX's work, hands it the request once the
+numbers are known, and kills it at the time limit.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import subprocess
 import sys
 
 from .. import interrupt
+from . import replies
 
 MODULE = __name__ if __name__ != "__main__" else "autodx.check.worker"
 PARENT = "AUTODX_WORKER_PARENT"  # the pid of the command that started the worker
@@ -38,17 +39,30 @@ class Worker:
         self._registered.__enter__()
 
     def ask(self, request: dict, timeout: float) -> dict | None:
-        """The reply, or None when the time limit ran out."""
-        try:
-            out, err = self.proc.communicate(json.dumps(request).encode(), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.communicate()
-            return None
-        if self.proc.returncode != 0:
-            last = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
-            raise RuntimeError(f"the symbolic worker failed: {last[0]}")
-        return json.loads(out)
+        """The reply (:func:`autodx.check.replies.merge`): complete, or with
+        ``"stopped"`` saying why it is not, where the time limit or a failure cut it
+        short after some references were known. None when the time ran out before
+        anything a check can use; ``{"error": ...}`` when the request failed."""
+        lines, why = self.ask_lines(dict(request, timeout=timeout), timeout)
+        points = len(request["points"]) if request.get("check") else 0
+        if why is not None and not (points and lines):
+            if why.startswith("sympy did not finish"):
+                return None
+            if not why.startswith("the symbolic worker failed"):
+                return {"error": why}
+            raise RuntimeError(why)
+        errors = [line["symbolic_error"] for line in lines if "symbolic_error" in line]
+        if errors and not points:
+            return {"error": errors[0]}
+        why = why or (f"no symbolic derivative: {errors[0]}" if errors else None)
+        timed_out = why is not None and why.startswith("sympy did not finish")
+        reply = replies.merge(
+            lines, request["entries"], points,
+            "sympy ran out of time (--symbolic-timeout)" if timed_out else why,
+            "the check ran out of time (--symbolic-timeout)" if timed_out else why)
+        if why is not None:
+            reply["stopped"] = why
+        return reply
 
     def ask_lines(self, request: dict, timeout: float) -> tuple[list[dict], str | None]:
         """The lines of a streamed reply that came before the time limit, and why the
@@ -107,7 +121,7 @@ def _die_with_parent() -> None:
 
 
 def _main() -> None:
-    """One JSON request on stdin, one JSON reply on stdout."""
+    """One JSON request on stdin; the reply on stdout, a JSON line at a time."""
     _die_with_parent()
     try:
         import resource
@@ -115,37 +129,34 @@ def _main() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     except (ImportError, ValueError, OSError):
         pass
-    from ..errors import ExpressionError
-    from .references import references
+    from .references import reference_lines  # sympy's import overlaps JAX's work
 
     request = json.loads(sys.stdin.read())
     if request.get("kind") == "series":
-        _stream(request)
+        from .series_refs import series_lines
+
+        _stream(series_lines(request), lambda e: e.message)
         return
-    try:
-        reply = references(request)
-    except (ExpressionError, NotImplementedError, MemoryError, RecursionError) as e:
-        reply = {"error": f"{type(e).__name__}: {e}" if not isinstance(e, ExpressionError)
-                 else str(e)}
-    sys.stdout.write(json.dumps(reply))
+    _stream(reference_lines(request, request.get("timeout")), str)
 
 
-def _stream(request: dict) -> None:
-    """Answer a series request line by line; a failure ends the stream with an
-    ``{"error": ...}`` line."""
+def _stream(lines, message) -> None:
+    """Write the lines of a reply as they come; a failure ends the stream with an
+    ``{"error": ...}`` line (``message(e)`` for an ExpressionError)."""
     from ..errors import ExpressionError
-    from .series_refs import series_lines
 
     def write(item: dict) -> None:
         sys.stdout.write(json.dumps(item) + "\n")
         sys.stdout.flush()
     try:
-        for item in series_lines(request):
+        for item in lines:
             write(item)
     except ExpressionError as e:
-        write({"error": e.message})
+        write({"error": message(e)})
     except (NotImplementedError, MemoryError, RecursionError) as e:
         write({"error": f"{type(e).__name__}: {e}"})
+    except Exception as e:  # noqa: BLE001  sympy's own failure on an odd expression
+        write({"error": f"sympy failed: {type(e).__name__}: {e}"})  # is a reply, not a crash
 
 
 if __name__ == "__main__":
