@@ -168,6 +168,16 @@ def test_what_it_needs_is_checked_first(args, fragment, tmp_cwd):
     assert_user_error(cli(*args, "--distributed"), "--distributed", fragment)
 
 
+def test_no_job_to_join_is_one_error_line(tmp_cwd, monkeypatch):
+    for name in [*distributed.ENV, "JAX_COORDINATOR_ADDRESS", "SLURM_JOB_ID",
+                 "OMPI_MCA_orte_hnp_uri"]:
+        monkeypatch.delenv(name, raising=False)
+    (tmp_cwd / "xy.csv").write_text("x,y\n1,2\n")
+    run = cli("grad", "x*y", "--data", "xy.csv", "--out", "r.npz", "--distributed")
+    assert_user_error(run, "--distributed: could not join the job", "AUTODX_COORDINATOR")
+    assert sorted(os.listdir(tmp_cwd)) == ["xy.csv"]
+
+
 @pytest.mark.parametrize("env, fragment", [
     ({"AUTODX_COORDINATOR": "127.0.0.1:1234"}, "set all three"),
     ({"AUTODX_COORDINATOR": "h:1", "AUTODX_NUM_PROCESSES": "2", "AUTODX_PROCESS_ID": "2"},

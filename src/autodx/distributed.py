@@ -31,9 +31,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import AutodxError, InputError
+from .errors import AutodxError, InputError, Status
 
-LOST = 4  # exit status: a process of the job stopped answering (or could not be joined)
+LOST = 4  # exit status: a process of the job stopped answering, or ended first
 HEARTBEAT_SECONDS = 20  # JAX's heartbeat: a silent process is given up after this
 JOIN_SECONDS = 120  # how long process 0 waits for every process to join
 MAX_PROCESSES = 1 << 16
@@ -116,12 +116,15 @@ class Job:
             self._member.kill()
             self._member.wait()
             why = said.get("error") or _last_words(self._log) or "its process ended"
+            for f in (self._member.stdin, self._member.stdout, self._log):
+                f.close()
             raise JobError(f"--distributed: could not join the job ({why}); set "
                            f"{', '.join(ENV)}, or run under a launcher JAX detects "
-                           "(SLURM, Open MPI, ...)")
+                           "(SLURM, Open MPI, ...)", Status.USAGE)
         joined = said["joined"]
         self.index, self.count, self.token = joined["id"], joined["count"], joined["token"]
-        threading.Thread(target=self._watch, name="autodx-job", daemon=True).start()
+        self._watcher = threading.Thread(target=self._watch, name="autodx-job", daemon=True)
+        self._watcher.start()
         return self
 
     # ------------------------------------------------------------ news
@@ -165,6 +168,7 @@ class Job:
         except (OSError, subprocess.TimeoutExpired):
             self._member.kill()
             self._member.wait()
+        self._watcher.join(timeout=5)
         self._log.close()
 
     # ------------------------------------------------------------ the member
@@ -194,6 +198,7 @@ class Job:
                               f.get("status", LOST))
                 self._news.append(news)
                 self._ready.notify()
+        self._member.stdout.close()
         self._member.wait()
         if not self.ending:
             who = _silent(self._log)
