@@ -201,10 +201,10 @@ class Job:
         self._member.stdout.close()
         self._member.wait()
         if not self.ending:
-            who = _silent(self._log)
+            who = _silent(self._log)  # process 0 knows that it wrote nothing
             self._end(f"{f'process {who}' if who else 'a process'} stopped answering "
-                      f"(JAX's heartbeat, {HEARTBEAT_SECONDS} s); no results were "
-                      "written", LOST)
+                      f"(JAX's heartbeat, {HEARTBEAT_SECONDS} s)"
+                      + ("; no results were written" if self.index == 0 else ""), LOST)
 
     def _end(self, message: str, status: int) -> None:
         """The end of this process, from the watcher's thread (the main one may be in
