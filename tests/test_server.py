@@ -498,3 +498,21 @@ def test_the_client_imports_nothing_heavy_before_forwarding(server):
                for line in p.stderr.decode().splitlines() if line.startswith("import time:")}
     assert not modules & {"jax", "numpy", "rich", "typer", "click"}, modules & {
         "jax", "numpy", "rich", "typer", "click"}
+
+
+def test_a_distributed_command_is_never_forwarded(server, tmp_path):
+    """A process of a --distributed job joins the job itself: with a server running it
+    runs in-process (here it stops at the missing job configuration, as it would with
+    no server), and the server serves nothing."""
+    (tmp_path / "d.csv").write_text("x\n1\n2\n")
+    before = server.served()
+    env = {k: "" for k in ("AUTODX_COORDINATOR", "AUTODX_NUM_PROCESSES",
+                           "AUTODX_PROCESS_ID")}
+    there = server.run("grad", "x**2", "--data", "d.csv", "--distributed", "-o", "o.csv",
+                       cwd=tmp_path, env=env)
+    here = server.here("grad", "x**2", "--data", "d.csv", "--distributed", "-o", "o.csv",
+                       cwd=tmp_path, env=env)
+    assert (there.returncode, there.stdout, there.stderr) == \
+        (here.returncode, here.stdout, here.stderr)
+    assert server.served() == before
+    assert b"warm engine" not in there.stderr

@@ -157,13 +157,11 @@ def _run(row, plan, precision, progress, keep_inputs, timing, key, platform,
 
 
 def _cacheable(platform: str) -> bool:
-    """Whether the program cache can hold this platform's programs. Not yet where JAX
-    sees several devices of it: :func:`autodx.progcache._load` loads a program for
-    every local device (``deserialize_and_load`` without ``execution_devices``), and
-    a one-device program loaded so fails to run ("Expected args ... to have 4
-    shards"), is compiled again and warns each time. Issue 15's report gives the fix
-    (load it for the device it was compiled for); then this check goes."""
-    return len(jax.local_devices(backend=platform)) == 1
+    """Whether the program cache can hold this platform's programs: always where JAX
+    loads a program for the device it runs on (:func:`autodx.progcache.loads_on_device`);
+    with an older JAX, which loads it for every local device, only where JAX sees a
+    single device of the platform."""
+    return progcache.loads_on_device() or len(jax.local_devices(backend=platform)) == 1
 
 
 def _compile(vectorized, args, parts, timing: bool, times: dict, options,

@@ -419,8 +419,8 @@ def _mode() -> str:
 def try_forward(argv: list[str]) -> int | None:
     """The exit status of ``argv`` run on the server, or None: run it in-process (a
     ``warning:`` line says why when something went wrong)."""
-    if _mode() == "off" or (argv and argv[0] in ("server", "shell")):
-        return None
+    if _mode() == "off" or argv[:1] in (["server"], ["shell"]) or "--distributed" in argv:
+        return None  # (a process of a --distributed job joins the job itself)
     try:
         sock = connect()
     except Unavailable as e:

@@ -33,7 +33,7 @@ import numpy as np
 
 from .errors import AutodxError, InputError, Status
 
-LOST = 4  # exit status: a process of the job stopped answering, or ended first
+LOST = int(Status.LOST)  # a process of the job stopped answering, or ended first
 HEARTBEAT_SECONDS = 20  # JAX's heartbeat: a silent process is given up after this
 JOIN_SECONDS = 120  # how long process 0 waits for every process to join
 MAX_PROCESSES = 1 << 16

@@ -15,6 +15,7 @@ class Status(enum.IntEnum):
     INTERNAL = 1
     USAGE = 2
     CHECK = 3  # --check found a number that disagrees with its references
+    LOST = 4  # --distributed: a process of the job stopped answering, or ended first
     INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 

@@ -160,6 +160,33 @@ def _header(blob: bytes) -> tuple[list, bytes]:
     return [[k if t == "s" else int(k) for t, k in p] for p in paths], payload
 
 
+def loads_on_device() -> bool:
+    """Whether this JAX loads a program for given devices (``execution_devices``, from
+    jax 0.6 on): without it a program is loaded for every local device, which runs a
+    one-device program only where JAX sees a single device."""
+    if not _LOADS:
+        import inspect
+
+        from jax.experimental import serialize_executable as se
+
+        _LOADS.append("execution_devices" in inspect.signature(
+            se.deserialize_and_load).parameters)
+    return _LOADS[0]
+
+
+_LOADS: list[bool] = []
+
+
+def _devices_of(args) -> list:
+    """The devices a program for ``args`` runs on: those of the first argument that says
+    (a sharded shape, an array on a device), else the device programs are compiled for."""
+    for leaf in jax.tree_util.tree_leaves(args):
+        sharding = getattr(leaf, "sharding", None)
+        if sharding is not None:
+            return sorted(sharding.device_set, key=lambda d: d.id)
+    return [_device()]
+
+
 def _load(path: str, args: tuple) -> Callable | None:
     from jax.experimental import serialize_executable as se
 
@@ -170,7 +197,11 @@ def _load(path: str, args: tuple) -> Callable | None:
         paths, payload = _header(blob)
         in_tree = jax.tree_util.tree_structure((args, {}))
         out_tree = jax.tree_util.tree_structure(tuple(range(len(paths))))
-        executable = se.deserialize_and_load(payload, in_tree, out_tree)
+        if loads_on_device():  # the device it runs on, not every local one
+            executable = se.deserialize_and_load(payload, in_tree, out_tree,
+                                                 execution_devices=_devices_of(args))
+        else:
+            executable = se.deserialize_and_load(payload, in_tree, out_tree)
     except Exception as e:  # any damage: recompile and overwrite
         warnings.warn(CacheWarning(f"compile cache entry {os.path.basename(path)} skipped "
                                    f"({type(e).__name__}: {_first_line(e)}); compiling "
