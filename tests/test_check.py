@@ -238,6 +238,16 @@ def test_non_smooth_functions_are_checked_away_from_their_kinks():
     assert {c["verdict"] for c in _checks(doc)} == {"ok"}
 
 
+def test_a_non_smooth_function_of_a_constant_is_no_kink():
+    # floor(12) and cbrt(0) sit on their jumps, but nothing there moves with x (found
+    # by benchmarks/check_sweep.py: every derivative was "not checkable")
+    doc = cli("grad", "x*floor(3*4) + cbrt(0)*x + x**2", "--order", "2", "--at", "0.5",
+              "--check", "--format", "json").json()
+    checks = _checks(doc)
+    assert [c["verdict"] for c in checks] == ["ok"] * 3
+    assert [c["exact"] for c in checks] == [6.25, 13.0, 2.0]  # 12 x + x^2 at 0.5
+
+
 def test_outside_the_domain_is_not_checkable_and_warned():
     # log(x) is not real at -1, though sympy's derivative 1/x is: nothing to check
     run = cli("grad", "log(x)", "--order", "2", "--at", "-1", "--check", "--format", "json")

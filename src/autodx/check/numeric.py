@@ -178,14 +178,16 @@ def _central(f, x, directions, h):
 # ---------------------------------------------------------------- kinks
 
 def kinks(exprs, order, skip=frozenset()) -> list:
-    """(name, argument functions, test) for every non-smooth node of ``exprs`` that is
-    not in ``skip``."""
+    """(name, argument functions, test, node) for every non-smooth node of ``exprs``
+    that is not in ``skip`` and depends on ``order``'s symbols (``floor(12)`` is a
+    constant, not a jump)."""
     found = []
     seen = set(skip)
+    variables = set(order)
     for e in exprs:
         for node in sp.preorder_traversal(e):
             kind = type(node)
-            if node in seen or kind not in _TESTS:
+            if node in seen or kind not in _TESTS or not node.free_symbols & variables:
                 continue
             seen.add(node)
             args = [mp_function(a, order) for a in node.args[:1 if kind in (
