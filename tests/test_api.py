@@ -413,3 +413,17 @@ def test_formula_shows_in_html_escaped_and_in_latex_for_one_variable():
         "$\\begin{aligned}f &= " + sp.latex(sp.sin(theta)) + " \\\\ \\frac{d f}{d \\theta} &= "
         + sp.latex(sp.cos(theta)) + " \\\\ \\frac{d^{2} f}{d \\theta^{2}} &= "
         + sp.latex(-sp.sin(theta)) + "\\end{aligned}$")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: autodx.grad("x**2", at=1, precision=16),
+    lambda: autodx.grad("x**2", at=1, precision="32"),
+    lambda: autodx.hessian("x**2*y", at="x=1,y=2", precision=16),
+    lambda: autodx.jacobian("[x*y]", at="x=1,y=2", precision=16),
+    lambda: autodx.grad("x**2", at=1, order="2"),
+])
+def test_bad_precision_or_order_is_an_input_error(call):
+    from autodx.errors import InputError
+
+    with pytest.raises(InputError, match="precision|order"):
+        call()

@@ -197,3 +197,23 @@ def test_the_python_api_at_a_point_and_over_data():
 
     with pytest.raises(InputError, match="takes one point"):
         autodx.jacobian("[x*y]", at="x=0:1:3,y=1")
+
+
+def test_symbolic_plain_gives_the_matrix_entries_alone():
+    """--format plain without a point: the entries of the Jacobian, row by row (not the
+    outputs themselves, as grad leaves f out)."""
+    run = cli("jacobian", "[x*y, x/y]", "--symbolic", "--format", "plain")
+    assert run.code == 0, run
+    got = [sp.sympify(line) for line in run.stdout.splitlines()]  # test-side oracle
+    want = sp.Matrix([X * Y, X / Y]).jacobian([X, Y])
+    assert len(got) == 4 and all(sp.simplify(g - w) == 0 for g, w in zip(got, want))
+
+
+@pytest.mark.parametrize("defs, fragment", [
+    (["F(a) = [a, 2*a]", "H(b) = F(b)"], "--def H, column 2: F() returns a list"),
+    (["G(u) = [u, u]", "F(a,b) = [a*b, G(a)]"], "--def F, column 8: G() returns a list"),
+])
+def test_a_list_helper_inside_another_helper_is_named(defs, fragment):
+    args = ["jacobian", "H(x)" if "H(" in defs[1] else "F(x, y)", "--at", "x=1,y=2"]
+    run = cli(*args, *[a for d in defs for a in ("--def", d)])
+    assert_user_error(run, fragment)

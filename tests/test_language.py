@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import json
+import math
 import os
 import pathlib
 import subprocess
@@ -315,3 +316,24 @@ def test_the_docs_table_is_the_registry():
     start = docs.index("keeps it equal -->\n") + len("keeps it equal -->\n")
     end = docs.index("<!-- end of the generated table -->")
     assert docs[start:end] == markdown_table(), "regenerate it with markdown_table()"
+
+
+def test_sympys_named_constants_read_back():
+    """What series --symbolic prints for gamma at 1 (EulerGamma) is an expression autodx
+    reads, with sympy's values for the constants."""
+    import mpmath
+    import sympy as sp
+
+    from conftest import cli
+
+    line = cli("series", "gamma(x)", "--at", "1", "--order", "2", "--symbolic",
+               "--format", "plain").stdout.strip()
+    assert "EulerGamma" in line
+    got = float(cli("grad", line, "--at", "1.1", "--order", "1", "--format",
+                    "plain").stdout.split()[0])
+    g = float(mpmath.euler)
+    assert got == pytest.approx(-g + 2 * 0.1 * (g ** 2 / 2 + math.pi ** 2 / 12), rel=1e-14)
+    doc = cli("grad", "EulerGamma + Catalan*x + GoldenRatio*x**2", "--at", "1",
+              "--format", "json").json()
+    want = float(sp.EulerGamma + sp.Catalan + sp.GoldenRatio)
+    assert doc["results"][0]["value"] == pytest.approx(want, rel=1e-15)

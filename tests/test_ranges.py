@@ -265,3 +265,8 @@ def test_a_100000_point_range_is_one_compiled_batch(monkeypatch):
     assert len(at) == 100000
     np.testing.assert_array_equal(np.array(at), np.column_stack([x, np.full_like(x, 0.5)]))
     assert_close(got, at)
+
+
+def test_a_range_whose_span_overflows_is_refused():
+    run = cli("grad", "x", "--at", "x=-1e308:1e308:3", "--format", "csv")
+    assert_user_error(run, "spans more than a float64 holds")

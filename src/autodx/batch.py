@@ -15,6 +15,7 @@ import numpy as np
 from . import device, engine, progcache, shard
 from ._jax import jax
 from .data import Plan, Rows
+from .errors import InputError
 
 MAX_CHUNK = 1 << 16
 # XLA options on the CPU, measured on the Taylor program of sin(x)*exp(x)/(1+x**2) at
@@ -83,6 +84,8 @@ def run(row: Callable, plan: Plan, precision: int = 64, progress=None,
     computed (``on_chunk`` may hand its work to another, as :mod:`autodx.csvout` does).
     """
     try:
+        if precision not in _DTYPES:  # the Python API's precision=, unchecked before
+            raise InputError(f"precision {precision!r}: use 64 or 32 (float64 or float32)")
         where = device.place(work or device.Work(rows=plan.total or 1, kind=device.Kind.linear))
         devices = device.spread(where)
         spread = shard.Spread(devices) if len(devices) > 1 else None

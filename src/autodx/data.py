@@ -77,6 +77,9 @@ def parse_range(body: str, where: str) -> Range:
     if not (math.isfinite(start) and math.isfinite(stop)):
         raise InputError(f"{where}: the range {datafiles.quoted(body)} has an end that is "
                          f"not finite ({start:g} to {stop:g}); give finite ends")
+    if not math.isfinite(stop - start):  # its steps would overflow: -1e308:1e308:3
+        raise InputError(f"{where}: the range {datafiles.quoted(body)} spans more than a "
+                         "float64 holds (stop - start overflows); give closer ends")
     return Range(start, stop, _count(parts[2], body, where))
 
 

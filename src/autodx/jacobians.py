@@ -89,6 +89,11 @@ def items_of(text: str, defs: Sequence[str] = ()) -> list[tuple[str, list[str]]]
         ['F(x, 2)', 'F(x, 2)']
     """
     plain, lists = _list_helpers(defs)
+    for d in plain + [d for item_defs in lists.values() for d in item_defs]:
+        m = _DEF_HEAD.match(d)  # a helper calling a list helper would hold a list itself
+        if m is not None:
+            _no_list_helper(d[m.end():], lists, f"part of the helper {m.group(1)}",
+                            f"--def {m.group(1)}")
     items = split_list(text)
     if items is not None:
         _no_list_helper(text, lists, "an item of a list")
@@ -122,12 +127,12 @@ def _bracketed(text: str) -> str:
         text.count("(") <= 1 else f"({text})"
 
 
-def _no_list_helper(text: str, lists: dict, what: str) -> None:
-    for tok in P.tokenize(text):
+def _no_list_helper(text: str, lists: dict, what: str, source: str = "expression") -> None:
+    for tok in P.tokenize(text, source):
         if tok.kind == "name" and tok.text in lists:
             raise ExpressionError(f"{tok.text}() returns a list, which cannot be {what}: "
                                   f"call it as the whole expression, as in "
-                                  f"\"{tok.text}(...)\"", tok.col, "expression")
+                                  f"\"{tok.text}(...)\"", tok.col, source)
 
 
 @dataclass

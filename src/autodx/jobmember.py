@@ -48,6 +48,12 @@ def main() -> int:
     import jax
     from jax._src import distributed as _distributed
 
+    import inspect
+
+    # an older JAX (0.5) has no heartbeat_timeout_seconds / shutdown_timeout_seconds:
+    # its own heartbeat (about 100 s) then decides when a silent peer is given up
+    known = inspect.signature(jax.distributed.initialize).parameters
+    settings = {k: v for k, v in settings.items() if k in known}
     try:
         jax.distributed.initialize(**settings)
     except Exception as e:  # a job that cannot be formed: said, and the end

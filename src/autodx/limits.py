@@ -97,6 +97,10 @@ def local_scale(derivatives) -> "np.ndarray":
 
 def check_order(order: int, precision: int = 64) -> None:
     """Orders run from 1 to a limit set by the float type (k! must stay finite)."""
+    if precision not in MAX_ORDER:
+        raise InputError(f"precision {precision!r}: use 64 or 32 (float64 or float32)")
+    if isinstance(order, bool) or not isinstance(order, int):
+        raise InputError(f"order {order!r}: give a whole number, as in 3")
     top = MAX_ORDER[precision]
     if not 1 <= order <= top:
         raise InputError(f"--order {order} is out of range: use 1 to {top}"

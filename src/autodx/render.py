@@ -375,8 +375,10 @@ def formula_table(r: Result):
 
 
 def formula_lines(r: Result) -> list[str]:
-    """The symbolic derivatives for ``$(...)``: one a line, without f itself."""
-    return list(r.symbolic[1:])
+    """The symbolic derivatives for ``$(...)``: one a line, without f itself (nor, for a
+    vector-valued f, its outputs)."""
+    return [text for key, text in zip(r.keys(), r.symbolic)
+            if key and not (isinstance(key, dict) and "f" in key and "d" not in key)]
 
 
 # ---------------------------------------------------------------- plain, CSV, JSON

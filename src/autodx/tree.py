@@ -15,7 +15,11 @@ from typing import Any
 
 from .registry import FUNCTIONS, Function
 
-CONSTANTS = {"pi": math.pi, "E": math.e, "True": 1.0, "False": 0.0}
+# sympy's names for its constants, as its str() prints them (the Euler-Mascheroni
+# constant in the series of gamma, digamma, loggamma at 1; Catalan's; the golden ratio)
+CONSTANTS = {"pi": math.pi, "E": math.e, "EulerGamma": 0.5772156649015329,
+             "Catalan": 0.915965594177219, "GoldenRatio": (1 + math.sqrt(5)) / 2,
+             "True": 1.0, "False": 0.0}
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,10 @@ def mp_function(expr: sp.Expr, order: list[sp.Symbol],
             return lambda v: +mpmath.pi
         if e is sp.E:
             return lambda v: +mpmath.e
+        if e in (sp.EulerGamma, sp.Catalan, sp.GoldenRatio):
+            value = {sp.EulerGamma: mpmath.euler, sp.Catalan: mpmath.catalan,
+                     sp.GoldenRatio: mpmath.phi}[e]
+            return lambda v: +value
         if e.is_Float:
             f = mpmath.mpf(e)
             return lambda v: f

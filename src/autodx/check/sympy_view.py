@@ -66,7 +66,8 @@ def _power(a, b):
 
 _BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
            "/": lambda a, b: a / b, "**": _power}
-_CONSTANTS = {"pi": sp.pi, "E": sp.E, "True": sp.true, "False": sp.false}
+_CONSTANTS = {"pi": sp.pi, "E": sp.E, "EulerGamma": sp.EulerGamma, "Catalan": sp.Catalan,
+              "GoldenRatio": sp.GoldenRatio, "True": sp.true, "False": sp.false}
 _CONDITIONS = frozenset({"And", "Or", "Not", "Piecewise"})  # take conditions as they are
 
 
