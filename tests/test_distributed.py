@@ -8,6 +8,7 @@ put together in order they are the file's rows, for any number of processes.
 """
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import socket
@@ -25,6 +26,22 @@ from autodx import data, distributed, shares
 from autodx.errors import DataError, InputError
 
 ROWS = 2003
+# a JAX that lets the heartbeat be set (0.6 on); the 0.5 lower bound refuses --distributed
+JOBS = "heartbeat_timeout_seconds" in inspect.signature(
+    __import__("jax").distributed.initialize).parameters
+
+
+def _old_jax_refuses(folder) -> bool:
+    """With a JAX too old for a job, --distributed is one error line naming the upgrade:
+    then that is what a test of a job checks (True), and it ends there."""
+    if JOBS:
+        return False
+    (folder / "one.csv").write_text("x,y\n1,2\n")
+    run = cli("grad", "x*y", "--data", str(folder / "one.csv"), "--out",
+              str(folder / "one.npz"), "--distributed")
+    assert_user_error(run, "--distributed needs a newer JAX", "pip install -U jax")
+    assert not (folder / "one.npz").exists()
+    return True
 
 
 def _port() -> int:
@@ -90,6 +107,8 @@ def _no_leftovers(folder) -> None:
 ])
 def test_two_processes_write_what_one_writes(files, args, data_name, out):
     folder, x, y, v = files
+    if _old_jax_refuses(folder):
+        return
     runs = _job([*args, "--data", data_name, "--out", f"two-{out}", "--distributed"],
                 folder)
     assert [r.code for r in runs] == [0, 0], runs
@@ -120,6 +139,8 @@ def test_two_processes_write_what_one_writes(files, args, data_name, out):
 
 def test_a_bad_row_in_another_share_ends_every_process(files, tmp_path):
     folder = files[0]
+    if _old_jax_refuses(tmp_path):
+        return
     lines = (folder / "xy.csv").read_text().splitlines()
     lines[1900] = "1.5,abc"  # line 1901: in process 1's half
     (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n")
@@ -133,6 +154,8 @@ def test_a_bad_row_in_another_share_ends_every_process(files, tmp_path):
 
 
 def test_a_process_that_dies_ends_the_others_within_a_minute(files, tmp_path):
+    if _old_jax_refuses(tmp_path):
+        return
     (tmp_path / "xy.csv").write_bytes((files[0] / "xy.csv").read_bytes())
     procs = _start(["grad", "x*y", "--data", "xy.csv", "--out", "r.npz", "--distributed"],
                    2, tmp_path, pause={1: 100})
@@ -169,6 +192,8 @@ def test_what_it_needs_is_checked_first(args, fragment, tmp_cwd):
 
 
 def test_no_job_to_join_is_one_error_line(tmp_cwd, monkeypatch):
+    if _old_jax_refuses(tmp_cwd):
+        return
     for name in [*distributed.ENV, "JAX_COORDINATOR_ADDRESS", "SLURM_JOB_ID",
                  "OMPI_MCA_orte_hnp_uri"]:
         monkeypatch.delenv(name, raising=False)

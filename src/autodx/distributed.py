@@ -79,6 +79,22 @@ def settings(env=None) -> dict:
             "process_id": me, **timing}
 
 
+def check_jax() -> None:
+    """A job needs a JAX that lets the heartbeat be set (``heartbeat_timeout_seconds``):
+    with an older one (0.5), a silent process is given up only after JAX's own 100 s and
+    a job cannot be formed without every setting, so the promise that the others end
+    within a minute could not be kept."""
+    import inspect
+
+    import jax
+
+    if "heartbeat_timeout_seconds" not in inspect.signature(
+            jax.distributed.initialize).parameters:
+        raise InputError(f"--distributed needs a newer JAX than {jax.__version__} (one "
+                         "whose jax.distributed.initialize takes heartbeat_timeout_seconds"
+                         ", 0.6 or later): pip install -U jax jaxlib")
+
+
 def _integer(name: str, text: str) -> int:
     if not text.isdigit() or len(text) > 9:
         raise InputError(f"--distributed: {name}={text[:20]!r} is not a whole number")
@@ -97,6 +113,7 @@ class Job:
         self._ready = threading.Condition()
         self._waiting = False  # whether the main thread waits for news
         self._settings = settings()  # checked before the member is started
+        check_jax()
         self._log = tempfile.TemporaryFile()
         self._member = subprocess.Popen(
             [sys.executable, "-m", "autodx.jobmember"], stdin=subprocess.PIPE,
