@@ -117,7 +117,7 @@ def derivatives(fn: Callable, x: list, i: int, top: int) -> list[tuple[float, fl
 
     Example:
         >>> d = derivatives(lambda v: mpmath.exp(v[0]), [mpmath.mpf(0)], 0, 20)
-        >>> d[20][0], d[20][1] < 1e-25
+        >>> d[20][0], d[20][1] < 1e-20
         (1.0, True)
     """
     n = top + 1 + EXTRA_POINTS
