@@ -282,3 +282,17 @@ def test_symbolic_at_a_kink_has_no_exact_curvature_and_says_so():
     terms = json.loads(run.stdout)["terms"]
     assert [t["symbolic"] for t in terms] == ["0", "0", None]
     assert "(x**2): sympy cannot evaluate it here (a kink" in run.stderr
+
+
+def test_a_polynomial_too_long_to_read_back_says_so():
+    """The text is meant to be pasted back: past the expression length limit, a warning
+    says so (and the numbers are still written)."""
+    from autodx.parse import MAX_LENGTH
+
+    run = cli("series", "exp(x+y+z)*sin(x)", "--at", "x=0.1,y=0.2,z=0.3", "--order", "10",
+              "--format", "plain")
+    assert run.code == 0 and len(run.stdout.strip()) > MAX_LENGTH
+    assert run.stderr.startswith(f"warning: the polynomial is {len(run.stdout.strip()):,} "
+                                 "characters")
+    short = cli("series", "exp(x)", "--at", "0", "--order", "3", "--format", "plain")
+    assert short.code == 0 and short.stderr == ""

@@ -71,9 +71,17 @@ def cli_series(
         exact = session.finish(result, e.text, [h.text for h in e.helpers.values()],
                                at[0]) if session else None
     warnings = render.warnings_of(result) + (exact.notes if exact else [])
+    shown = _Shown(result, order, expr, exact, warnings)
+    from ..parse import MAX_LENGTH
+
+    longest = max(len(shown.line), len(shown.exact_line or ""))
+    if longest > MAX_LENGTH:  # said, since the text is meant to be pasted back
+        warnings.append(f"the polynomial is {longest:,} characters, over the "
+                        f"{MAX_LENGTH:,} autodx reads back as an expression: lower --order "
+                        "or differentiate fewer variables (--wrt)")
     for w in warnings:
         stderr(f"warning: {w}")
-    _emit(_Shown(result, order, expr, exact, warnings), fmt, out, digits)
+    _emit(shown, fmt, out, digits)
 
 
 def _check_one_point(count: Optional[int], at: list[str]) -> None:
