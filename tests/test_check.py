@@ -577,3 +577,19 @@ def test_past_order_40_without_a_circle_the_values_give_no_reference():
         want = mpmath.diff(lambda t: mpmath.erfinv(t / 2), mpmath.mpf(0.3), 8)
     assert "fd_kind" not in refs[1] and refs[1]["fd_bound"] < 1e-20
     assert abs(refs[1]["fd"] - float(want)) <= refs[1]["fd_bound"] + 1e-14 * abs(want)
+
+
+def test_the_sweep_section_survives_the_benchmark_rewrite():
+    """benchmarks/run.py rewrites docs/benchmarks.md but keeps what follows the hostile
+    input record; the --check sweep's record is there."""
+    import importlib.util
+    import os
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_run", os.path.join(ROOT, "benchmarks", "run.py"))
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    tail = run.kept_sections(os.path.join(ROOT, "docs", "benchmarks.md"))
+    assert "## The --check sweep" in tail and "benchmarks/check_sweep.py" in tail
