@@ -300,8 +300,12 @@ def _reply(conn: socket.socket, log: list, status: int, chan: socket.socket) -> 
     client.send_frame(conn, client.EXIT, json.dumps({"status": status}).encode())
 
 
+SERVING = [False]  # true in a worker of the warm engine (set by run, not by import)
+
+
 def run(chan: socket.socket) -> None:
     """The worker's life: get ready, then one command per message from the supervisor."""
+    SERVING[0] = True
     runner = Runner(chan)
     runner.warm_up()
     chan.send(b"ready " + runner.source.encode())
