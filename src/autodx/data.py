@@ -405,8 +405,10 @@ def _grid(point: Point, axes: list[str], count: int) -> dict[str, np.ndarray]:
     return columns
 
 
-def data_plan(variables: list[str], vectors: dict[str, str], ats, path: str) -> DataPlan:
-    """Rows from ``path``; ``--at`` (repeatable, merged) gives what the file does not."""
+def fixed_values(variables, vectors: dict[str, str], ats, path: str) -> dict[str, np.ndarray]:
+    """The ``--at`` values beside ``--data`` (repeatable, merged), each checked: named, a
+    variable, given once, not a range, a vector where the expression needs one; and
+    not every variable (the file must give some)."""
     fixed: dict[str, np.ndarray] = {}
     for at in ats:
         for name, value in as_point(at).items():
@@ -429,10 +431,16 @@ def data_plan(variables: list[str], vectors: dict[str, str], ats, path: str) -> 
         if value.ndim == 0 and name in vectors:
             raise InputError(f"--at: {name} is a vector ({vectors[name]}) but was given a "
                              "number")
-    needed = [v for v in variables if v not in fixed]
-    if not needed:
+    if len(fixed) == len(variables):
         raise InputError(f"--data {path}: --at already gives every variable, so there is "
                          "nothing to read from the file")
+    return fixed
+
+
+def data_plan(variables: list[str], vectors: dict[str, str], ats, path: str) -> DataPlan:
+    """Rows from ``path``; ``--at`` (repeatable, merged) gives what the file does not."""
+    fixed = fixed_values(variables, vectors, ats, path)
+    needed = [v for v in variables if v not in fixed]
     source = datafiles.open_source(path, needed, vectors, sorted(fixed))
     layout = {**_layout_of(fixed), **source.layout}
     return DataPlan(layout, fixed, source=source, total=source.total)

@@ -26,7 +26,7 @@ from typing import Iterator
 import numpy as np
 
 from . import csvfiles, datafiles
-from .data import DataPlan, Range, as_point
+from .data import DataPlan, fixed_values
 from .errors import DataError, InputError
 from .sources import Chunk, Source, shown
 
@@ -61,33 +61,8 @@ def share_plan(variables: list[str], vectors: dict[str, str], ats, path: str, in
 
 def _fixed(variables, vectors, ats, path) -> dict[str, np.ndarray]:
     """The ``--at`` values beside ``--data``, checked as :func:`autodx.data.data_plan`
-    checks them (the same messages)."""
-    fixed: dict[str, np.ndarray] = {}
-    for at in ats:
-        for name, value in as_point(at).items():
-            if isinstance(value, Range):
-                shown_at = f"{name}={value}" if name else str(value)
-                raise InputError(f"--at {shown_at}: with --data the rows come from the "
-                                 "file; a range in --at makes points of its own: give "
-                                 f"{name or 'it'} one value (shared by every row), or drop "
-                                 "--data")
-            if name is None:
-                raise InputError("with --data, name the --at values (NAME=VALUE): a bare "
-                                 "value is ambiguous")
-            if name in fixed:
-                raise InputError(f"--at: {name} is given twice")
-            if name not in variables:
-                raise InputError(f"--at: {name} is not a variable of the expression (its "
-                                 f"variables: {', '.join(variables)})")
-            fixed[name] = value
-    for name, value in fixed.items():
-        if value.ndim == 0 and name in vectors:
-            raise InputError(f"--at: {name} is a vector ({vectors[name]}) but was given a "
-                             "number")
-    if len(fixed) == len(variables):
-        raise InputError(f"--data {path}: --at already gives every variable, so there is "
-                         "nothing to read from the file")
-    return fixed
+    checks them."""
+    return fixed_values(variables, vectors, ats, path)
 
 
 # ---------------------------------------------------------------- CSV: byte ranges
