@@ -247,11 +247,15 @@ def _array_layout(path: str, name: str, array: np.ndarray, vectors: dict[str, st
                     "row) or 2-D (a vector per row)")
 
 
-def _slicer(path: str, arrays: dict[str, np.ndarray], layout: dict[str, int | None]):
+def _slicer(path: str, arrays: dict[str, np.ndarray], layout: dict[str, int | None],
+            total: int | None = None):
+    """Chunks of ``arrays``' rows; ``total``, the rows of the whole file (for a share of
+    it: a share may be empty, the file not), decides whether there are none."""
     rows = next(iter(arrays.values())).shape[0]
+    total = rows if total is None else total
 
     def chunks(size: int) -> Iterator[Chunk]:
-        if rows == 0:
+        if total == 0:
             raise DataError(f"--data {path}: there are no rows")
         for start in range(0, rows, size):
             out = {}

@@ -117,22 +117,13 @@ def _constant(v) -> Any:
     return False if v.flat is None else v.flat
 
 
-def _all(flags) -> Any:
-    out = True
-    for flag in flags:
-        if flag is False:
-            return False
-        out = flag if out is True else out if flag is True else jnp.logical_and(out, flag)
-    return out
-
-
 def _made(c: jax.Array, *parts, affine: bool = False, moves: bool = False) -> N:
     """The result of an operation on ``parts``: affine where asked (sums and scalings
     of affine ones), else exactly constant where every part is. An unused flag costs
     nothing: XLA drops what no guard reads."""
     if affine or moves:
         return N(c, affine=affine, moves=moves)
-    flat = _all(_constant(p) for p in parts)
+    flat = S.all_flags(_constant(p) for p in parts)
     return N(c, flat=None if flat is False else flat)
 
 

@@ -24,6 +24,18 @@ import numpy as np
 from jax import lax
 
 
+def all_flags(flags):
+    """The conjunction of flags that are True, False or traced bools: False as soon as
+    one is False, True when all are, else the traced ``and`` of those not True (what
+    the Taylor walk and the nilpotent one know of arguments that are exactly constant)."""
+    out = True
+    for flag in flags:
+        if flag is False:
+            return False
+        out = flag if out is True else out if flag is True else jnp.logical_and(out, flag)
+    return out
+
+
 class NoRule(Exception):
     """The tree uses something Taylor mode on the tree cannot propagate."""
 

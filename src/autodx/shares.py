@@ -250,17 +250,7 @@ def _slices(path: str, arrays: dict[str, np.ndarray], layout: dict, rows: int
             ) -> Source:
     """A Source over ``arrays``, the share's rows only (``rows`` of the whole file)."""
     count = next(iter(arrays.values())).shape[0]
-
-    def chunks(size: int) -> Iterator[Chunk]:
-        if rows == 0:
-            raise DataError(f"--data {path}: there are no rows")
-        for start in range(0, count, size):
-            out = {}
-            for name, a in arrays.items():
-                part = np.asarray(a[start:start + size], dtype=np.float64)
-                out[name] = part.reshape(len(part)) if layout[name] is None else part
-            yield out
-    return Source(path, layout, count, chunks)
+    return Source(path, layout, count, datafiles._slicer(path, arrays, layout, rows))
 
 
 def _npy_share(path, needed, vectors, given, index, count) -> Source | None:

@@ -121,22 +121,13 @@ def _constant(v) -> Any:
     return False if v.flat is None else v.flat
 
 
-def _all(flags) -> Any:
-    out = True
-    for flag in flags:
-        if flag is False:
-            return False
-        out = flag if out is True else out if flag is True else jnp.logical_and(out, flag)
-    return out
-
-
 def _guarded(c: jax.Array, *args, moves: bool = False) -> T:
     """f(args) whose series a rule gave as ``c``: where every argument is exactly
     constant, f's value followed by zeros (the rule may have multiplied an infinite
     derivative of f by the arguments' zero ones), unless the value is nan (f is not
     defined there). Nothing is added to the program where an argument is known to
     move; one comparison of coefficients elsewhere."""
-    flat = _all(_constant(a) for a in args)
+    flat = S.all_flags(_constant(a) for a in args)
     if flat is False:
         return T(c, moves=moves)
     k = jnp.arange(c.shape[0]).reshape((-1,) + (1,) * (c.ndim - 1))
@@ -187,7 +178,7 @@ class _Eval(Interpreter):
         like = a.c if isinstance(a, T) else b.c
         if node.op in "+-*":
             degree, moves = _arithmetic(node.op, a, b)
-            flat = None if degree is not None or moves else _all([_constant(a), _constant(b)])
+            flat = None if degree is not None or moves else S.all_flags([_constant(a), _constant(b)])
             return _made(self._polynomial(node.op, a, b, like), degree, flat, moves)
         if node.op == "/":
             if not isinstance(b, T):
