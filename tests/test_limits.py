@@ -28,9 +28,11 @@ def test_measure_expands_helpers_without_building_the_tree():
     assert cost.size > 2 ** 40 and cost.loops == 2 ** 39
 
 
-def test_chained_helpers_are_refused_by_their_expanded_size():
+@pytest.mark.parametrize("n", [13, 40])
+def test_chained_helpers_are_refused_by_their_expanded_size(n):
+    # 40: the meaning checks walk each helper's body once, not once per call (2^40)
     args = ["grad", "f1(x)", "--at", "0.5"]
-    for d in _chain(13):
+    for d in _chain(n):
         args += ["--def", d]
     assert_user_error(cli(*args), "expands to", "over the limit of 20,000")
 

@@ -137,6 +137,7 @@ class _Walker:
     def __init__(self, info: Info, helpers: dict[str, Helper]):
         self.info = info
         self.helpers = helpers
+        self.done: set[str] = set()  # helpers whose bodies were walked (once is enough)
 
     def variable(self, name: str, col: int, scope: frozenset, source: str) -> None:
         if name in scope:
@@ -189,8 +190,12 @@ class _Walker:
             if helper.name in stack:
                 raise ExpressionError(f"helper {helper.name!r} calls itself; recursion is "
                                       "not allowed", node.col, source)
-            self.walk(helper.body, frozenset(helper.params), f"--def {helper.name}",
-                      stack + (helper.name,))
+            # a body is walked in its own scope (its parameters), whoever calls it: once
+            # per helper, so helpers that each call the next twice cost linear time
+            if helper.name not in self.done:
+                self.walk(helper.body, frozenset(helper.params), f"--def {helper.name}",
+                          stack + (helper.name,))
+                self.done.add(helper.name)
         else:
             raise ExpressionError(_unknown(node.func, self.helpers), node.col, source)
         for arg in node.args:
