@@ -87,10 +87,13 @@ def _coefficients(text: str, order: int, **env):
     return taylor.taylor_coefficients(tree, helpers, env, "x", order)
 
 
-def test_diff_and_a_vector_function_of_a_scalar_have_no_rule():
-    # the engine catches NoRule and falls back to jet, then to nested forward mode
-    with pytest.raises(taylor.NoRule, match="diff"):  # a diff in another direction
-        _coefficients("diff(x**2*y, y)", 3, x=0.5, y=2.0)
+def test_diff_in_another_variable_and_a_vector_function_of_a_scalar():
+    # a diff in another direction: forward mode of the series, d/dy x^2 y^3 = 3 x^2 y^2
+    c = _coefficients("diff(x**2*y**3, y)", 3, x=0.5, y=2.0)
+    assert [float(v) for v in c] == pytest.approx([3.0, 12.0, 12.0, 0.0], rel=1e-14)
+    # one in a vector has no rule: the engine falls back to jet, then nested forward mode
+    with pytest.raises(taylor.NoRule, match="vector"):
+        _coefficients("sum(diff(sum(v**2)*x, v))", 3, x=0.5, v=np.array([1.0, 2.0]))
     # along the Taylor variable, diff shifts the series: d/dx x^3 = 3x^2
     c = _coefficients("diff(x**3, x)", 3, x=0.5)
     assert [float(v) for v in c] == pytest.approx([0.75, 3.0, 3.0, 0.0])

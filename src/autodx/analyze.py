@@ -25,8 +25,9 @@ class Info:
 
 
 # What a tree may cost before anything is traced (see docs/checking.md, "Limits"): the
-# nodes of the program JAX will trace, helpers expanded and diff(e, v, n) counted 2^n
-# times (nested forward mode), and its depth (Python frames while tracing).
+# nodes of the program JAX will trace, helpers expanded and diff(e, v, n) counted twice
+# (Taylor mode: e's checks and its series; nested forward mode, where Taylor mode has no
+# rule, is bounded as it is traced: :meth:`autodx.compile._Compiler.check_nested`), and its depth (Python frames while tracing).
 MAX_SIZE = 20_000
 MAX_EXPANDED_DEPTH = 1_000
 _NO_LOOP = frozenset({"sum", "dot", "abs", "sign", "floor", "ceiling", "round",
@@ -37,8 +38,7 @@ _NO_LOOP = frozenset({"sum", "dot", "abs", "sign", "floor", "ceiling", "round",
 class Cost:
     """What tracing a tree will cost, measured on the tree without building anything.
 
-    ``size``: nodes with every helper call expanded and ``diff(e, v, n)`` counted 2^n
-    times; ``depth``: the deepest path, helpers expanded; ``loops``: the Taylor-mode
+    ``size``: nodes with every helper call expanded and ``diff(e, v, n)`` counted twice; ``depth``: the deepest path, helpers expanded; ``loops``: the Taylor-mode
     recurrences (a ``lax.fori_loop`` each, which XLA compiles one by one); ``diff``:
     the deepest nesting of diff orders.
     """
@@ -56,7 +56,7 @@ def measure(tree: Node, helpers: dict[str, Helper]) -> Cost:
     Example:
         >>> from autodx.parse import parse
         >>> measure(parse("sin(x) + diff(x**3, x, 2)"), {})
-        Cost(size=16, depth=4, loops=2, diff=2)
+        Cost(size=10, depth=4, loops=2, diff=2)
     """
     memo: dict[str, Cost] = {}
 
@@ -73,7 +73,9 @@ def measure(tree: Node, helpers: dict[str, Helper]) -> Cost:
         if node.func == "diff":
             n = int(node.args[2].value) if len(node.args) > 2 else 1
             inner = walk(node.args[0])
-            return Cost(min(1 + inner.size * 2 ** n, 10 ** 18), inner.depth + 1,
+            # Taylor mode: e traced twice (its checks, its series), whatever n; where it
+            # has no rule, compile.check_nested bounds nested forward mode as it traces
+            return Cost(min(1 + inner.size * (2 if n else 1), 10 ** 18), inner.depth + 1,
                         inner.loops, inner.diff + n)
         args = [walk(a) for a in node.args]
         if node.func not in helpers:
@@ -98,7 +100,7 @@ def _above(*parts: Cost, loops: int = 0) -> Cost:
 def _check_cost(cost: Cost, source: str) -> None:
     if cost.size > MAX_SIZE:
         raise ExpressionError(f"it expands to {cost.size:,} nodes (helpers written out, "
-                              f"diff(e, v, n) counted 2^n times), over the limit of "
+                              f"diff(e, v, n) counted twice), over the limit of "
                               f"{MAX_SIZE:,}: call helpers fewer times, or lower the diff "
                               "orders", None, source)
     if cost.depth > MAX_EXPANDED_DEPTH:

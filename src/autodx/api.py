@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import batch, data, device, engine, frames, limits, noise, parse as P, partial, taylor
-from .compile import compile_tree
+from .compile import compile_tree, shape_of
 from .data import DataPlan, Plan, PointsPlan
 from .errors import ExpressionError, InputError
 from .frames import Data
@@ -319,9 +319,9 @@ def _run(expr: Expression, rows: Plan, row: Callable, precision: int, progress,
     (:mod:`autodx.device`). With ``stream``, each chunk goes to ``stream`` as a copy of
     ``template`` holding that chunk's rows and values, and no values are returned."""
     def checked(env):
-        value = expr.fun(env)
-        if np.ndim(value) != 0:
-            raise ExpressionError(f"the expression is a vector of length {value.shape[0]}; "
+        shape = shape_of(expr.fun, env)  # XLA drops it: only the message needs it
+        if len(shape) != 0:
+            raise ExpressionError(f"the expression is a vector of length {shape[0]}; "
                                   "this command needs a scalar (wrap it in sum(...) or "
                                   "index it)")
         return row(env)

@@ -6,34 +6,35 @@ its entry in :mod:`autodx.registry`, and the walk of the tree is the shared
 """
 from __future__ import annotations
 
-import math
-import operator
 from typing import Callable
 
 from ._jax import jax
 import jax.numpy as jnp
 from jax import lax
 
-from . import parse as P
+from . import parse as P, taylor
+from .analyze import MAX_SIZE, measure
 from .errors import ExpressionError
+from .ops import binary_op
 from .registry import Function
 from .tree import Interpreter, Scope
 
 Env = dict  # name -> jax array (0-d for scalars, 1-d for vectors)
 Fun = Callable[[Env], jax.Array]
+# diff(e, v, n) by n nested jvps where that costs at most this many operations (e's size
+# times 3^n) and e holds no diff itself: a derivative that is exactly constant (diff(x**2, x, 2)) then carries no
+# dependence on x, so a function of it, singular there, stays finite under further
+# derivatives. Past it, Taylor mode: n! c_n, a program the size of e at any n.
+NESTED_JVP = 2_000
+# An environment holding this key asks for the shape of the result only: diff() then
+# gives zeros of its derivative's shape instead of tracing n nested forward modes
+# (whose trace grows as 3^n). See :func:`shape_of`.
+SHAPE_ONLY = "__shape_only__"
 
-def _divide(a, b):
-    """a / b, and for two Python numbers what float arithmetic gives (1/0 is inf, 0/0
-    nan) instead of ZeroDivisionError."""
-    try:
-        return a / b
-    except ZeroDivisionError:
-        return math.nan if a == 0 or a != a else math.copysign(math.inf, a) * \
-            math.copysign(1.0, b)
 
-
-_BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": _divide}
-
+def shape_of(fun: Fun, env: Env) -> tuple:
+    """The shape of ``fun(env)``, at the cost of the expression without its derivatives."""
+    return jnp.shape(fun({**env, SHAPE_ONLY: True}))
 
 def compile_tree(tree: P.Node, helpers: dict[str, P.Helper]) -> Fun:
     """Turn an analysed tree into ``fun(env) -> array``, traceable by every JAX transform.
@@ -114,6 +115,18 @@ class _Compiler(Interpreter):
             return body({**env, **{slot: a(env) for slot, a in zip(slots, args)}})
         return call
 
+    def check_nested(self, node: P.Call, n: int, why: str) -> None:
+        """Nested forward mode, where Taylor mode has no rule, traces a program about
+        3^n times e's size (each level adds the derivative of every operation of the
+        one below): refuse one past the size limit, before tracing it."""
+        inner = measure(node.args[0], self.helpers)
+        size = inner.size if not inner.diff else NESTED_JVP  # jvps of jvps: Taylor mode
+        if size * 3 ** n > MAX_SIZE:
+            raise ExpressionError(f"diff(e, {node.args[1].id}, {n}) needs nested forward "
+                                  f"mode here ({why}): about {size:,} x 3^{n} = "
+                                  f"{size * 3 ** n:,} operations, over the limit of "
+                                  f"{MAX_SIZE:,}: lower the order", node.col)
+
     def diff(self, node: P.Call, scope: Scope) -> Fun:
         """diff(e, v, n): e compiled with v read from a slot, which the derivative varies."""
         var = node.args[1].id
@@ -121,13 +134,30 @@ class _Compiler(Interpreter):
         col, slot = node.col, self.slot(var)
         here = self.variable(var, scope)
         expr = self.eval(node.args[0], scope.bind(var, _reader(slot)))
+        inner = measure(node.args[0], self.helpers)
+        size = inner.size if not inner.diff else NESTED_JVP  # jvps of jvps: Taylor mode
 
         def diff(env):
             x = jnp.asarray(here(env))
 
             def g(t):
                 return expr({**env, slot: t})
+            if SHAPE_ONLY in env and (jnp.ndim(x) == 0 or n == 1):
+                out = g(x)
+                if jnp.ndim(x) == 0:
+                    return jnp.zeros_like(out)
+                if jnp.ndim(out) != 0:
+                    raise ExpressionError(f"diff(e, {var}) with vector {var} needs a scalar e",
+                                          col)
+                return jnp.zeros_like(x)
             if jnp.ndim(x) == 0:
+                if n and size * 3 ** n > NESTED_JVP:
+                    expr({**env, slot: x, SHAPE_ONLY: True})  # its errors (XLA drops it)
+                    try:  # Taylor mode: n! c_n, a program the size of e at any n
+                        return taylor.nth_derivative(node.args[0], self.helpers,
+                                                     _values(scope, env), var, x, n)
+                    except taylor.NoRule as e:
+                        self.check_nested(node, n, str(e))
                 for _ in range(n):  # forward mode: n is small and g may be vector-valued
                     g = _forward(g)
                 return g(x)
@@ -142,17 +172,11 @@ class _Compiler(Interpreter):
         return diff
 
 
-def binary_op(node: P.Bin) -> Callable:
-    """The JAX operation of a binary node; ``x**n`` for an integer constant n is
-    ``integer_pow``: exact, defined for negative x, and jet has a rule for it."""
-    if node.op != "**":
-        return _BINARY[node.op]
-    exponent = node.right
-    if isinstance(exponent, P.Num) and exponent.value == int(exponent.value) \
-            and abs(exponent.value) <= 1024:
-        n = int(exponent.value)
-        return lambda a, _: lax.integer_pow(jnp.asarray(a), n)
-    return jnp.power
+def _values(scope: Scope, env: Env) -> Scope:
+    """``scope`` (names bound to functions of the environment) with the values they have
+    in ``env``, and the expression's variables from ``env``: what Taylor mode reads."""
+    return Scope({**env, **{k: f(env) for k, f in scope.variables.items()}},
+                 {k: f(env) for k, f in scope.params.items()})
 
 
 def _reader(name: str) -> Fun:

@@ -18,6 +18,9 @@ of the expression tree that applies them is :mod:`autodx.taylor`. Example:
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 from ._jax import jax
 import jax.numpy as jnp
 import numpy as np
@@ -91,9 +94,27 @@ def _shifted(h: jax.Array, k) -> jax.Array:
     return lax.dynamic_slice_in_dim(padded, n - 1 - k, n, axis=0)
 
 
+_REVERSIBLE = contextvars.ContextVar("reversible", default=False)
+
+
+@contextlib.contextmanager
+def reversible():
+    """Series computed in this block run their recurrences with a trip count XLA sees
+    (a scan), which reverse mode can differentiate: for ``diff(e, v, n)`` inside a
+    program that grad or hessian differentiates again (n <= 10: short loops)."""
+    token = _REVERSIBLE.set(True)
+    try:
+        yield
+    finally:
+        _REVERSIBLE.reset(token)
+
+
 def _loop(start: int, stop: int, body, init):
     """``lax.fori_loop`` whose trip count XLA cannot see: without the barrier, XLA
-    unrolls a loop of known length, and the compile time grows with the order."""
+    unrolls a loop of known length, and the compile time grows with the order (a
+    loop without it in :func:`reversible`)."""
+    if _REVERSIBLE.get():
+        return lax.fori_loop(start, stop, body, init)
     return lax.fori_loop(start, lax.optimization_barrier(jnp.int32(stop)), body, init)
 
 

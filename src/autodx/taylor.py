@@ -36,12 +36,14 @@ import jax.numpy as jnp
 
 from . import parse as P
 from . import series as S
-from .compile import binary_op
+from .analyze import MAX_SIZE, measure
+from .errors import ExpressionError
+from .ops import binary_op
 from .registry import Function, Missing
 from .series import NoRule
 from .tree import Interpreter, Scope
 
-__all__ = ["NoRule", "T", "taylor_coefficients"]
+__all__ = ["NoRule", "T", "nth_derivative", "taylor_coefficients"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,25 @@ def taylor_coefficients(tree: P.Node, helpers: dict[str, P.Helper], env: dict, v
         return out.c
     out = jnp.asarray(out)
     return S.first(out.astype(x0.dtype), order + 1)
+
+
+def nth_derivative(tree: P.Node, helpers: dict[str, P.Helper], scope: Scope, var: str,
+                   x0: jax.Array, n: int) -> jax.Array:
+    """d^n tree / d var^n at ``var = x0``, every other name holding its value in ``scope``
+    (held fixed): n! times the n-th coefficient. How :mod:`autodx.compile` computes
+    ``diff(e, v, n)`` in a scalar v. Raises :class:`NoRule` where Taylor mode has none.
+
+    Example:
+        >>> from autodx.tree import Scope
+        >>> float(nth_derivative(P.parse("x**3 * y"), {}, Scope({"y": 2.0}), "x", 1.0, 2))
+        12.0
+    """
+    x0 = jnp.asarray(x0)
+    with S.reversible():  # the program around it may be differentiated in reverse mode
+        out = _Eval(helpers).eval(tree, scope.bind(var, _Var.at(x0, n)))
+    if not isinstance(out, T):
+        return jnp.zeros_like(jnp.asarray(out, x0.dtype))
+    return out.c[n] * math.factorial(n)
 
 
 class _Var(T):
@@ -234,14 +255,15 @@ class _Eval(Interpreter):
     def diff(self, node: P.Call, scope: Scope):
         """diff(e, t, n) along the Taylor variable t is e's series shifted by n: the
         coefficients of e at order k + n, c'[j] = c[j + n] (j + n)! / j!, exact, and as
-        cheap as order k + n. A diff in another variable (another direction), or one
-        that must hold fixed something that moves with t, has no rule here: the engine
-        falls back to jet, then to nested forward mode."""
+        cheap as order k + n. A diff in another scalar variable is n nested forward
+        modes of the series (:meth:`across`). One that must hold fixed something that
+        moves with t has no rule here: the engine falls back to jet, then to nested
+        forward mode."""
         var = node.args[1].id
         n = int(node.args[2].value) if len(node.args) > 2 else 1
         here = self.variable(var, scope)
         if not isinstance(here, _Var):
-            raise NoRule(f"diff() in {var}, which is not the Taylor variable")
+            return self.across(node, scope, var, here, n)
         k = here.order
         held = Scope(*({name: _Held() if isinstance(v, T) else v for name, v in part.items()}
                        for part in (scope.variables, scope.params)))
@@ -252,3 +274,43 @@ class _Eval(Interpreter):
         ratio = jnp.asarray(ratio, inner.c.dtype).reshape((k + 1,) + (1,) * (inner.c.ndim - 1))
         degree = None if inner.degree is None else max(inner.degree - n, 0)
         return _made(inner.c[n:n + k + 1] * ratio, degree, inner.flat)
+
+    def across(self, node: P.Call, scope: Scope, var: str, here, n: int):
+        """diff(e, y, n) in a variable y other than t: the series in t of d^n e / dy^n,
+        as n nested forward modes in y of e's series (where y itself moves with t, in
+        its constant coefficient: d/dy0 of e(t, y(t) + y0) is de/dy along the way).
+        Everything but y keeps its series: only y is held, as diff says."""
+        if jnp.ndim(here.c[0] if isinstance(here, T) else here) != 0:
+            raise NoRule(f"diff() in the vector {var} inside Taylor mode")
+        check_across(node, self.helpers, n)
+        moving = isinstance(here, T)
+
+        def series(y):
+            out = self.eval(node.args[0], scope.bind(var, T(y) if moving else y))
+            return out.c if isinstance(out, T) else jnp.asarray(out)
+
+        y0 = here.c if moving else jnp.asarray(here, float)
+        # the result is a series where e is one: found by evaluating it once
+        probe = self.eval(node.args[0], scope.bind(var, T(y0) if moving else y0))
+        g = series
+        for _ in range(n):
+            g = _forward(g, jnp.zeros_like(y0).at[0].set(1) if moving else jnp.ones_like(y0))
+        out = g(y0)
+        return T(out) if isinstance(probe, T) else out
+
+
+def check_across(node: P.Call, helpers: dict, n: int) -> None:
+    """n nested forward modes trace about 3^n times e's program: refuse one past the
+    size limit before tracing it."""
+    size = measure(node.args[0], helpers).size
+    if size * 3 ** n > MAX_SIZE:
+        raise ExpressionError(f"diff(e, {node.args[1].id}, {n}) inside another derivative "
+                              f"needs nested forward mode: about {size:,} x 3^{n} = "
+                              f"{size * 3 ** n:,} operations, over the limit of "
+                              f"{MAX_SIZE:,}: lower the order", node.col)
+
+
+def _forward(g, tangent):
+    def dg(y):
+        return jax.jvp(g, (y,), (tangent,))[1]
+    return dg
