@@ -43,7 +43,7 @@ from .registry import Function, Missing
 from .series import NoRule
 from .tree import Interpreter, Scope
 
-__all__ = ["NoRule", "T", "nth_derivative", "taylor_coefficients"]
+__all__ = ["NoRule", "T", "coefficients_along", "nth_derivative", "taylor_coefficients"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,35 @@ def taylor_coefficients(tree: P.Node, helpers: dict[str, P.Helper], env: dict, v
         return out.c
     out = jnp.asarray(out)
     return S.first(out.astype(x0.dtype), order + 1)
+
+
+def coefficients_along(tree: P.Node, helpers: dict[str, P.Helper], env: dict,
+                       entries: list[tuple[str, int | None]], direction: jax.Array,
+                       order: int) -> jax.Array:
+    """Normalised Taylor coefficients of ``t -> tree`` at ``env`` moved by ``t * direction``,
+    orders 0..order: coordinate ``i`` is the variable and entry ``entries[i]`` (None for
+    a scalar variable), moved by ``direction[i]``. One univariate Taylor propagation:
+    the basis of derivative tensors by interpolation (:mod:`autodx.tensors`). Raises
+    :class:`NoRule` where Taylor mode has none.
+
+    Example:
+        >>> c = coefficients_along(P.parse("x*y"), {}, {"x": 1.0, "y": 2.0},
+        ...                        [("x", None), ("y", None)], jnp.array([1.0, 3.0]), 2)
+        >>> [float(v) for v in c]  # (1 + t)(2 + 3 t) = 2 + 5 t + 3 t^2
+        [2.0, 5.0, 3.0]
+    """
+    variables = dict(env)
+    for name in {n for n, _ in entries}:
+        x0 = jnp.asarray(env[name])
+        c = jnp.zeros((order + 1,) + x0.shape, x0.dtype).at[0].set(x0)
+        for i, (n, entry) in enumerate(entries):
+            if n == name:
+                c = c.at[(1,) if entry is None else (1, entry)].set(direction[i])
+        variables[name] = T(c, 1)
+    out = _Eval(helpers).run(tree, variables)
+    if isinstance(out, T):
+        return out.c
+    return S.first(jnp.asarray(out, jnp.asarray(direction).dtype), order + 1)
 
 
 def nth_derivative(tree: P.Node, helpers: dict[str, P.Helper], scope: Scope, var: str,
