@@ -162,10 +162,13 @@ def _inputs(out: Result) -> dict[str, Array]:
 
 
 def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int = 64,
-              progress=None, stream: Stream | None = None) -> Result:
+              progress=None, stream: Stream | None = None,
+              noise_from: int = noise.NOISE_ORDER) -> Result:
     """Value and derivatives 1..order at every row of ``rows``. With ``stream``, each
     chunk of rows goes to ``stream(result of the chunk)`` as soon as it is computed and
-    the result returned has no values (see :func:`_run`)."""
+    the result returned has no values (see :func:`_run`). Along one variable at --at
+    points, from order ``noise_from`` on, the rounding noise is estimated too
+    (:mod:`autodx.noise`; --check asks for it at every order: its tolerance needs it)."""
     check_order(order, precision)
     coords = Coords.of(check_wrt(expr, wrt), rows.layout)
     if coords.scalar:
@@ -184,7 +187,7 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
         def row(env):
             value, tensors = run(coords.flat(env), env)
             return {"value": value, "derivatives": dict(enumerate(tensors, start=1))}
-    noisy = coords.scalar and order >= noise.NOISE_ORDER and isinstance(rows, PointsPlan)
+    noisy = coords.scalar and order >= noise_from and isinstance(rows, PointsPlan)
     if noisy:
         rows = noise.shifted(rows, coords.names[0], precision)
     kind = device.Kind.taylor if coords.scalar else device.Kind.tensor

@@ -39,7 +39,8 @@ def shifted(plan: PointsPlan, name: str, precision: int) -> PointsPlan:
 
 def with_noise(values: dict, done: Rows) -> tuple[dict, Rows]:
     """Split the rows of :func:`shifted` off again (from the values and the evaluated
-    rows), and add ``noise``: each derivative's estimated relative rounding noise."""
+    rows), and add ``noise``: each derivative's estimated relative rounding noise, and
+    ``noise_abs``: the same in the units of the derivative (what --check allows for)."""
     step = len(SHIFTS) + 1
     rows = Rows(done.count // step,
                 None if done.batched is None else
@@ -56,4 +57,4 @@ def with_noise(values: dict, done: Rows) -> tuple[dict, Rows]:
         noise = np.abs(second).max(axis=0) / np.maximum(scale, np.finfo(np.float64).tiny)
     return {"value": np.asarray(values["value"])[::step],
             "derivatives": {k: np.asarray(d)[::step] for k, d in values["derivatives"].items()},
-            "noise": noise[:, 1:]}, rows
+            "noise": noise[:, 1:], "noise_abs": np.abs(second).max(axis=0)[:, 1:]}, rows

@@ -118,7 +118,8 @@ def cli_grad(
     def compute(api, e, progress, stream=None, rows=None):
         api.check_order(order, p)
         rows = api.plan(e, at or [], data) if rows is None else rows
-        return api.grad_rows(e, rows, order, wrt, p, progress, stream)
+        return api.grad_rows(e, rows, order, wrt, p, progress, stream,
+                             **({"noise_from": 1} if check else {}))
     _derivatives(Command.grad, compute, expr, defs, at, data, wrt, Sink(fmt, out, digits),
                  symbolic, check, symbolic_timeout, distributed=distributed, order=order)
 
