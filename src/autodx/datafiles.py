@@ -194,16 +194,7 @@ def _npz(path: str, needed: list[str], vectors: dict[str, str], given: list[str]
                             f"more than half this machine's memory ({limit / 2**30:.1f} "
                             "GiB), and an .npz is loaded whole: save them as .npy (read in "
                             "chunks from disk) or CSV")
-        arrays = _npz_arrays(path, f)
-    for name in arrays:
-        if name in given:
-            raise DataError(f"--data {path}: {name} is given by --at too; give it in one place")
-        if name not in needed:
-            raise DataError(f"--data {path}: unknown array {quoted(name)}: not a variable of the "
-                            f"expression (it needs: {', '.join(needed) or 'none'})")
-    missing = [n for n in needed if n not in arrays]
-    if missing:
-        raise DataError(f"--data {path}: no array for {missing[0]}, and --at does not give it")
+        arrays = _npz_arrays(path, f, lambda names: _npz_names(path, names, needed, given))
     layout = {k: _array_layout(path, k, a, vectors) for k, a in arrays.items()}
     rows = {a.shape[0] for a in arrays.values()}
     if len(rows) != 1:
@@ -212,16 +203,33 @@ def _npz(path: str, needed: list[str], vectors: dict[str, str], given: list[str]
     return Source(path, layout, rows.pop(), _slicer(path, arrays, layout))
 
 
-def _npz_arrays(path: str, f) -> dict[str, np.ndarray]:
+def _npz_names(path: str, names: list[str], needed: list[str], given: list[str]) -> None:
+    """The members' names against the expression's variables: checked from the zip's
+    directory, before anything is unpacked."""
+    for name in names:
+        if name in given:
+            raise DataError(f"--data {path}: {name} is given by --at too; give it in one place")
+        if name not in needed:
+            raise DataError(f"--data {path}: unknown array {quoted(name)}: not a variable of the "
+                            f"expression (it needs: {', '.join(needed) or 'none'})")
+    missing = [n for n in needed if n not in names]
+    if missing:
+        raise DataError(f"--data {path}: no array for {missing[0]}, and --at does not give it")
+
+
+def _npz_arrays(path: str, f, check_names=None) -> dict[str, np.ndarray]:
     """The members of the .npz open as ``f``; any that is not an array (a raw pickle,
     text, a damaged or encrypted member, a damaged member header) is an error, not an
     internal failure. A header that claims more rows than the member holds may fail
-    to allocate them first: MemoryError is one of the header's errors."""
+    to allocate them first: MemoryError is one of the header's errors. ``check_names``
+    sees the members' names before any is unpacked."""
     import zipfile
     import zlib
 
     try:  # the caller closes f, so a member numpy cannot read still leaves it closed
         with np.load(f, allow_pickle=False) as z:
+            if check_names is not None:
+                check_names(list(z.files))
             arrays = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, OSError,
             *NPY_ERRORS) as e:
