@@ -167,3 +167,21 @@ def test_jvp_partial_with_helpers_scalars_and_stop_gradient():
               "--format", "json")
     want = float(sp.diff(expr, x, y, y).subs({x: 0.4, y: 1.3}))
     assert run.json()["results"][0]["partial"] == pytest.approx(want, rel=1e-10)
+
+
+@pytest.mark.parametrize("expr, indices", [
+    ("max(x,y)*sin(x*y)", "x,y,x,y,x,y,x,y,x,y"),  # 30 s before, allowed at 9 x 2^10
+    ("diff(sin(x*y),x,10)", "x,y,x,y,x,y,x,y,x,y,x,y,x,y"),  # minutes: nested jvps of a diff
+])
+def test_nested_forward_mode_of_jvp_partial_is_bounded_by_3_to_the_k(expr, indices):
+    run = cli("jvp-partial", expr, "--at", "x=0.5,y=2", "--indices", indices)
+    assert_user_error(run, "by nested forward mode", "x 3^", "over the limit of 20,000")
+
+
+def test_nested_forward_mode_of_jvp_partial_within_the_bound_is_exact():
+    x, y = sp.symbols("x y")
+    run = cli("jvp-partial", "max(x,y)*sin(x*y)", "--at", "x=0.5,y=2", "--indices", "x,y,x,y",
+              "--format", "json")
+    want = sp.diff(y * sp.sin(x * y), x, y, x, y).subs({x: sp.Rational(1, 2), y: 2})
+    assert run.json()["results"][0]["partial"] == pytest.approx(float(want.evalf(30)),
+                                                                  rel=1e-12)

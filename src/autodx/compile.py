@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from . import parse as P, taylor
-from .analyze import MAX_SIZE, measure
+from .analyze import MAX_SIZE, NESTED_JVP, measure
 from .errors import ExpressionError
 from .ops import binary_op
 from .registry import Function
@@ -21,11 +21,6 @@ from .tree import Interpreter, Scope
 
 Env = dict  # name -> jax array (0-d for scalars, 1-d for vectors)
 Fun = Callable[[Env], jax.Array]
-# diff(e, v, n) by n nested jvps where that costs at most this many operations (e's size
-# times 3^n) and e holds no diff itself: a derivative that is exactly constant (diff(x**2, x, 2)) then carries no
-# dependence on x, so a function of it, singular there, stays finite under further
-# derivatives. Past it, Taylor mode: n! c_n, a program the size of e at any n.
-NESTED_JVP = 2_000
 # An environment holding this key asks for the shape of the result only: diff() then
 # gives zeros of its derivative's shape instead of tracing n nested forward modes
 # (whose trace grows as 3^n). See :func:`shape_of`.
@@ -119,8 +114,7 @@ class _Compiler(Interpreter):
         """Nested forward mode, where Taylor mode has no rule, traces a program about
         3^n times e's size (each level adds the derivative of every operation of the
         one below): refuse one past the size limit, before tracing it."""
-        inner = measure(node.args[0], self.helpers)
-        size = inner.size if not inner.diff else NESTED_JVP  # jvps of jvps: Taylor mode
+        size = measure(node.args[0], self.helpers).size
         if size * 3 ** n > MAX_SIZE:
             raise ExpressionError(f"diff(e, {node.args[1].id}, {n}) needs nested forward "
                                   f"mode here ({why}): about {size:,} x 3^{n} = "
