@@ -203,6 +203,15 @@ def _npy_bytes(a: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.parametrize("at", [
+    "x=0.5,é==[" + ",".join(["1"] * 8490) + "],",  # found by the fuzzer: 17,141 characters
+    "q" * 5000 + "=1," + "q" * 5000 + "=2",           # a long name given twice
+    "x=" + "9" * 20000 + "q",                           # a long word
+], ids=["not-name-value", "name-twice", "long-word"])
+def test_at_entries_are_quoted_in_part(at):
+    _short_error(cli("grad", "x", "--at", at), "--at")
+
+
 # ---------------------------------------------------------------- exit 2, not 1
 
 def test_an_npz_member_that_is_a_raw_pickle_is_refused(tmp_cwd):

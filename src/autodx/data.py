@@ -177,11 +177,12 @@ def parse_at(text: str) -> dict[str | None, np.ndarray | Range]:
     for part in parts:
         m = _NAME_RE.match(part)
         if m is None:
-            raise InputError(f"{where}: {part.strip()!r} should look like NAME=VALUE; "
+            raise InputError(f"{where}: {datafiles.quoted(part.strip())} should look like "
+                             "NAME=VALUE; "
                              "a bare value is allowed only alone")
         name = m.group(1)
         if name in out:
-            raise InputError(f"{where}: {name} is given twice")
+            raise InputError(f"{where}: {datafiles.clip(name)} is given twice")
         out[name] = parse_value(m.group(2), where)
     return out
 
