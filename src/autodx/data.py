@@ -6,6 +6,8 @@ their size; the executor (:mod:`autodx.batch`) runs a plan."""
 from __future__ import annotations
 
 import abc
+import contextlib
+import contextvars
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -296,6 +298,33 @@ class Rows:
                     np.asarray(values[k]).tolist()) for k in sorted(values, key=natural)}
 
 
+# Rows a result held whole may have (JSON, on stdout or in --out FILE.json: every number
+# becomes a Python object before it is written; 1,000,000 rows of grad "x*y" took 39 s
+# and 2.9 GB). Set per command by the CLI (:func:`holding_rows`); CSV streams, .npz holds
+# arrays.
+MAX_HELD_ROWS = 100_000
+_HELD = contextvars.ContextVar("held_rows", default=None)
+
+
+@contextlib.contextmanager
+def holding_rows(what: str | None):
+    """While this block runs, a plan of more than MAX_HELD_ROWS rows is refused, naming
+    ``what`` holds them (None: no limit)."""
+    token = _HELD.set(what)
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
+
+
+def check_held(count: int, what: str | None = None) -> None:
+    what = what or _HELD.get()
+    if what is not None and count > MAX_HELD_ROWS:
+        raise InputError(f"{what} holds every result in memory as text, and there are more "
+                         f"than {MAX_HELD_ROWS:,} rows: write CSV (--format csv, or --out "
+                         "FILE.csv, which stream) or arrays (--out FILE.npz), or split the data")
+
+
 @dataclass
 class Plan(abc.ABC):
     """Where the rows come from; ``done`` is filled in by :func:`run`."""
@@ -338,8 +367,9 @@ class PointsPlan(Plan):
         return (self.total or 0) <= QUICK_ROWS
 
     def chunks(self, size: int) -> Iterator[dict[str, np.ndarray]]:
-        for start in range(0, self.total or 0, size):
-            yield {k: v[start:start + size] for k, v in self.columns.items()}
+        check_held(self.total or 0)
+        return ({k: v[start:start + size] for k, v in self.columns.items()}
+                for start in range(0, self.total or 0, size))
 
 
 @dataclass
@@ -347,7 +377,17 @@ class DataPlan(Plan):
     source: Any = None  # a datafiles.Source
 
     def chunks(self, size: int) -> Iterator[dict[str, np.ndarray]]:
-        return self.source.chunks(size)
+        what = _HELD.get()  # here: the chunks may be read in a thread of their own
+        if self.total is not None:
+            check_held(self.total, what)
+
+        def counted():
+            count = 0
+            for chunk in self.source.chunks(size):
+                count += len(next(iter(chunk.values()))) if chunk else 0
+                check_held(count, what)
+                yield chunk
+        return counted()
 
     def close(self) -> None:
         self.source.close()

@@ -65,7 +65,7 @@ def _derivatives(command: Command, compute, expr: str, defs, at, data, wrt, sink
             with Progress() as progress:
                 streamed(lambda stream: compute(api, e, progress, stream), sink)
             return
-        with Progress() as progress:
+        with Progress() as progress, sink.holding():
             result = compute(api, e, progress)
         session.finish(result, e.text, list(defs or ()))
     emit(result, sink)
@@ -270,7 +270,7 @@ def cli_perex(
                 e, api.plan(e, at or [], data), wrt, p, progress, keep_inputs=False,
                 stream=stream), sink)
         return
-    with Progress() as progress:  # the rows' inputs are shown in tables and JSON only
+    with Progress() as progress, sink.holding():  # inputs shown in tables and JSON only
         result = api.perex_rows(e, api.plan(e, at or [], data), wrt, p, progress, timing,
                                 keep_inputs=sink.text)
     if timing:

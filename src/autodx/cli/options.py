@@ -63,6 +63,15 @@ class Sink:
     def text(self) -> bool:
         return writes_text(self.fmt, self.out)
 
+    def holding(self):
+        """While computing: JSON holds every result in memory, so its rows are bounded
+        (:data:`autodx.data.MAX_HELD_ROWS`); the other formats stream or show a few."""
+        from ..data import holding_rows
+
+        json_out = self.out is not None and self.out.lower().endswith(".json")
+        return holding_rows(f"--out {self.out}" if json_out else "--format json"
+                            if self.out is None and self.fmt is Format.json else None)
+
 
 def writes_text(fmt: Format, out: Optional[str]) -> bool:
     """Whether the output can hold text beside the numbers (symbolic derivatives): a
