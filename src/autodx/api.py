@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import batch, data, device, engine, frames, limits, noise, parse as P, partial, taylor
+from . import tensors
 from .compile import compile_tree, shape_of
 from .data import DataPlan, Plan, PointsPlan
 from .errors import ExpressionError, InputError
@@ -181,12 +182,12 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
             out = run(env[name], env)
             return {"value": out[0], "derivatives": {k: out[k] for k in range(1, order + 1)}}
     else:
-        _check_tensor(coords.n, order, expr.info.cost.size)
-        run = engine.tensor_derivatives(lambda x, env: expr.fun(coords.merge(x, env)), order)
+        run = tensors.derivative_tensors(expr.tree, expr.helpers, coords, order, expr.info.cost,
+                                         lambda x, env: expr.fun(coords.merge(x, env)))
 
         def row(env):
-            value, tensors = run(coords.flat(env), env)
-            return {"value": value, "derivatives": dict(enumerate(tensors, start=1))}
+            value, ts = run(env)
+            return {"value": value, "derivatives": dict(enumerate(ts, start=1))}
     noisy = coords.scalar and order >= noise_from and isinstance(rows, PointsPlan)
     if noisy:
         rows = noise.shifted(rows, coords.names[0], precision)
