@@ -34,7 +34,7 @@ def compile_options(quick: bool, platform: str = "cpu") -> dict | None:
     return QUICK_COMPILE if quick else CPU_COMPILE
 
 
-CHUNK_BYTES = 64 << 20  # of results per chunk
+CHUNK_BYTES = 64 << 20  # of results, or of working memory, per chunk
 SAMPLE = 20  # rows kept for --timing's un-jitted comparison
 _DTYPES = {64: np.float64, 32: np.float32}
 
@@ -46,12 +46,61 @@ def _row_spec(layout: dict[str, int | None], dtype) -> dict:
 
 
 def chunk_size(row: Callable, plan: Plan, fixed: dict, dtype) -> int:
-    """Rows per chunk: as many as keep the results of one chunk near CHUNK_BYTES."""
+    """Rows per chunk: as many as keep one chunk's results, and its working memory (the
+    intermediates a row holds at once, :func:`scratch_bytes`, measured on the row's
+    program for every command alike), near CHUNK_BYTES each. jvp-partial with 16
+    indices holds some 35 MB per row, its results 16 bytes: sized by the results, 200
+    rows took 23 GB."""
     batched = {k: v for k, v in _row_spec(plan.layout, dtype).items() if k not in fixed}
-    shapes = jax.eval_shape(lambda b, f: row({**f, **b}), batched, fixed)
-    per_row = sum(int(np.prod(s.shape)) * np.dtype(s.dtype).itemsize
-                  for s in jax.tree_util.tree_leaves(shapes))
+    closed = jax.make_jaxpr(lambda b, f: row({**f, **b}))(batched, fixed)
+    per_row = max(sum(_nbytes(v.aval) for v in closed.jaxpr.outvars), scratch_bytes(closed.jaxpr))
     return int(max(1, min(MAX_CHUNK, CHUNK_BYTES // max(per_row, 1))))
+
+
+def _nbytes(aval) -> int:
+    shape, dtype = getattr(aval, "shape", None), getattr(aval, "dtype", None)
+    return 0 if shape is None or dtype is None else int(np.prod(shape)) * np.dtype(dtype).itemsize
+
+
+def scratch_bytes(jaxpr) -> int:
+    """The most bytes of intermediates alive at once when ``jaxpr`` runs operation by
+    operation (each value held from its operation to its last use; a nested program, a
+    loop's body or a branch, adds its own peak while it runs). XLA fuses operations and
+    holds less; an array it must build, such as a gather's, is counted as it is."""
+    from jax.extend.core import Var, jaxprs_in_params
+
+    last: dict = {}
+    for i, eqn in enumerate(jaxpr.eqns):
+        for v in eqn.invars:
+            if isinstance(v, Var):
+                last[v] = i
+    for v in jaxpr.outvars:
+        if isinstance(v, Var):
+            last[v] = len(jaxpr.eqns)
+    live = peak = 0
+    made: set = set()
+    for i, eqn in enumerate(jaxpr.eqns):
+        inner = max((scratch_bytes(sub) for sub in jaxprs_in_params(eqn.params)), default=0)
+        peak = max(peak, live + sum(_nbytes(v.aval) for v in eqn.outvars) + inner)
+        kept = [v for v in eqn.outvars if v in last]
+        live += sum(_nbytes(v.aval) for v in kept)
+        made.update(kept)
+        done = {v for v in eqn.invars if isinstance(v, Var) and v in made and last[v] == i}
+        live -= sum(_nbytes(v.aval) for v in done)
+    return peak
+
+
+def _chunk(row: Callable, plan: Plan, fixed: dict, dtype, parts) -> int:
+    """Rows per chunk (:func:`chunk_size`, kept in the program cache). A plan of a few
+    points is one chunk, unless its rows' working memory would pass CHUNK_BYTES (one
+    point is never measured: it is one chunk whatever it holds)."""
+    rows = max(1, min(MAX_CHUNK, plan.total or 1))
+    if plan.quick and rows == 1:
+        return 1
+    size = progcache.remember([parts, MAX_CHUNK, CHUNK_BYTES], "chunk",
+                              lambda: chunk_size(row, plan, fixed, dtype),
+                              lambda v: type(v) is int and 1 <= v <= MAX_CHUNK)
+    return min(size, rows) if plan.quick else size
 
 
 def _pad(chunk: dict, size: int) -> dict:
@@ -102,10 +151,7 @@ def _run(row, plan, precision, progress, keep_inputs, timing, key, platform,
     fixed = {k: np.asarray(v, dtype) for k, v in plan.fixed.items()}
     parts = None if (key is None or timing) else \
         [key, precision, sorted((k, v) for k, v in plan.layout.items()), sorted(fixed)]
-    size = progcache.remember([parts, MAX_CHUNK, CHUNK_BYTES], "chunk",
-                              lambda: chunk_size(row, plan, fixed, dtype),
-                              lambda v: type(v) is int and 1 <= v <= MAX_CHUNK) \
-        if not plan.quick else max(1, min(MAX_CHUNK, plan.total or 1))
+    size = _chunk(row, plan, fixed, dtype, parts)
     vectorized = engine.vectorize(lambda b, f: row({**f, **b}), (0, None))
     padded = (lambda rows: rows) if spread is None else spread.padded
     if spread is not None:
