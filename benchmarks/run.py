@@ -30,6 +30,9 @@ from plot import svg_plot  # noqa: E402
 PY = sys.executable
 AUTODX = [PY, "-m", "autodx"]
 F = "sin(x)*exp(x)/(1+x**2)"
+PARTIAL16 = ["jvp-partial", "sin(prod(x))", "--at", "x=[" + ",".join(["1.1"] * 16) + "]",
+             "--indices", ",".join(map(str, range(16)))]
+NO_CACHE = {"AUTODX_NO_CACHE": "1", "AUTODX_SERVER": "off"}  # an empty cache, no server
 TD = "(stop_gradient(r + dot(theta, s)) - dot(theta, p))**2"
 
 
@@ -140,6 +143,17 @@ def best(f):
 print(best(lambda: ours(x, None)), best(lambda: full(x)))
 """
 
+NESTED_JVP = """
+import jax, jax.numpy as jnp
+jax.config.update("jax_enable_x64", True)
+g = lambda x: jnp.sin(jnp.prod(x))
+def along(g, i):
+    return lambda x: jax.jvp(g, (x,), (jnp.zeros_like(x).at[i].set(1.0),))[1]
+for i in range({k}):
+    g = along(g, i)
+print(float(jax.jit(g)(jnp.full(16, 1.1))))
+"""
+
 LOOP_GRAD = """
 import time, numpy as np, jax, jax.numpy as jnp
 jax.config.update("jax_enable_x64", True)
@@ -193,6 +207,7 @@ def startup_cases(rounds: int, rows: list):
         "sympy+jax": (script(SYMPY_JAX_POLY), dict),
         "o20": (AUTODX + ["grad", F, "--order", "20", "--at", "0.5"], fresh_cache),
         "o50": (AUTODX + ["grad", F, "--order", "50", "--at", "0.5"], fresh_cache),
+        "partial16": (AUTODX + PARTIAL16, lambda: NO_CACHE),
     }, rounds)
     floor = t["jax"]
     rows += [
@@ -217,6 +232,18 @@ def high_order_rows(t: dict, rows: list, quick: bool):
         jet50 = timed(script(JET.format(order=50)), fresh_cache())[0]
         jet50_text = f"jet under jit: {jet50:.2f} s ({jet50 / floor:.1f}x)"
     rows.append(("the same at `--order 50`, empty cache", t["o50"], floor, 2.5, jet50_text))
+
+
+def partial_rows(t: dict, rows: list):
+    """jvp-partial at the documented limit of 16 indices, against nested one-hot jvps
+    (which double the program at every index: 8 indices take over 90 s)."""
+    nested = {k: timed(script(NESTED_JVP.format(k=k)), timeout=300)[0] for k in (6, 7)}
+    rows.append(("`jvp-partial \"sin(prod(x))\"` with 16 indices `--at` a point, empty "
+                 "cache", t["partial16"], t["jax"], 2.5,
+                 "nested one-hot jax.jvp under jit: " +
+                 ", ".join(f"{k} indices {s:.2f} s ({s / t['jax']:.1f}x)"
+                           for k, s in nested.items()) +
+                 "; values checked against sympy in tests/test_partial.py"))
 
 
 def order_sweep(quick: bool) -> dict:
@@ -424,6 +451,7 @@ def main() -> None:
         print("start-up and high orders ...", flush=True)
         t = startup_cases(rounds, rows)
         high_order_rows(t, rows, args.quick)
+        partial_rows(t, rows)
         print("batches ...", flush=True)
         batch_rows(t, paths, rounds, rows, folder)
         csv_memory_row(paths, csv_rows, rows, folder)
