@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from autodx import data, datafiles, outfile
+from autodx import data, datafiles, limits, outfile, vectors
 from autodx.errors import DataError, InputError
 from conftest import assert_user_error, cli
 
@@ -107,13 +107,13 @@ def test_check_point_orders_names_and_checks_vectors():
 
 
 def test_read_vector_from_text_and_files(tmp_path):
-    assert data.read_vector("[1, 2]", "--hvp").tolist() == [1.0, 2.0]
+    assert vectors.read_vector("[1, 2]", "--hvp").tolist() == [1.0, 2.0]
     (tmp_path / "v.txt").write_text("1 2\n3,4\n")
-    assert data.read_vector(str(tmp_path / "v.txt"), "--hvp").tolist() == [1, 2, 3, 4]
+    assert vectors.read_vector(str(tmp_path / "v.txt"), "--hvp").tolist() == [1, 2, 3, 4]
     np.save(tmp_path / "v.npy", np.arange(3.0))
-    assert data.read_vector(str(tmp_path / "v.npy"), "--hvp").tolist() == [0, 1, 2]
+    assert vectors.read_vector(str(tmp_path / "v.npy"), "--hvp").tolist() == [0, 1, 2]
     with pytest.raises(InputError):
-        data.read_vector(str(tmp_path / "missing.npy"), "--hvp")
+        vectors.read_vector(str(tmp_path / "missing.npy"), "--hvp")
 
 
 def _rows(source, size):
@@ -272,22 +272,20 @@ def test_an_hvp_file_that_is_not_a_vector_is_one_error_line(tmp_path, make, frag
 
 
 def test_an_hvp_text_file_past_the_bound_is_refused(tmp_path, monkeypatch):
-    from autodx import data as D
-
-    monkeypatch.setattr(D, "MAX_VECTOR_TEXT", 100)
+    monkeypatch.setattr(vectors, "MAX_VECTOR_TEXT", 100)
     path = tmp_path / "v.txt"
     path.write_text("1.0, " * 40)
     with pytest.raises(InputError, match="save a vector this long as .npy"):
-        D.read_vector(str(path), "--hvp")
+        vectors.read_vector(str(path), "--hvp")
     path.write_text("1.0, 2.5")
-    assert D.read_vector(str(path), "--hvp").tolist() == [1.0, 2.5]
+    assert vectors.read_vector(str(path), "--hvp").tolist() == [1.0, 2.5]
 
 
 def test_json_holds_a_bounded_number_of_rows(tmp_cwd, monkeypatch):
     # JSON turns every number into a Python object before writing (1,000,000 rows of
     # grad "x*y" took 39 s and 2.9 GB): past the bound it is refused, before the work
     # where the rows are counted first, as soon as the bound is passed for a stream
-    monkeypatch.setattr(data, "MAX_HELD_ROWS", 10)
+    monkeypatch.setattr(limits, "MAX_HELD_ROWS", 10)
     rows = "x,y\n" + "".join(f"{i},{i + 1}\n" for i in range(11))
     (tmp_cwd / "d.csv").write_text(rows)
     for args in (["--data", "d.csv", "--format", "json"], ["--data", "d.csv", "--out", "r.json"],

@@ -6,8 +6,6 @@ their size; the executor (:mod:`autodx.batch`) runs a plan."""
 from __future__ import annotations
 
 import abc
-import contextlib
-import contextvars
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -18,6 +16,7 @@ import numpy as np
 from . import csvfiles, datafiles
 from .errors import InputError
 from .limits import MAX_POINTS, check_points, natural, split_top  # noqa: F401 (re-exported)
+from .limits import check_held, held_now, holding_rows  # noqa: F401 (re-exported)
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan"
 _NUMBER_RE = re.compile(rf"\s*(?:{_NUMBER})\s*", re.IGNORECASE)
@@ -241,42 +240,6 @@ def _example(names: list[str]) -> str:
     return ",".join(f"{n}=1" for n in names) if names else "x=1"
 
 
-MAX_VECTOR_TEXT = 256 << 20  # bytes of a vector given as text (--hvp FILE)
-
-
-def read_vector(text: str, where: str) -> np.ndarray:
-    """A vector option: ``[1,0,2]``, or a .npy, .csv or .txt file holding the numbers."""
-    import os
-
-    if text.strip().startswith("["):  # never a Range: one in brackets is refused
-        return np.asarray(parse_value(text, where), dtype=float)
-    if not os.path.lexists(text):
-        raise InputError(f"{where} {text}: not a vector like [1,0,2], nor a file")
-    datafiles.check_regular(text, where, InputError)  # never a FIFO, a device, a folder
-    try:
-        with open(datafiles.open_regular(text, where, InputError), "rb") as f:
-            if text.lower().endswith(".npy"):
-                value = np.load(f, allow_pickle=False)
-            else:
-                raw = f.read(MAX_VECTOR_TEXT + 1)
-                if len(raw) > MAX_VECTOR_TEXT:
-                    raise InputError(f"{where} {text}: over {MAX_VECTOR_TEXT >> 20} MiB of "
-                                     "text; save a vector this long as .npy")
-                items = raw.decode("utf-8-sig").replace(",", " ").split()
-                bad = next((v for v in items if not csvfiles.is_number(v)), None)
-                if bad is not None:  # quoted cut short: the file may hold anything
-                    raise InputError(f"{where} {text}: {datafiles.quoted(bad)} is not a "
-                                     "number")
-                value = np.array([float(v) for v in items])
-    except (OSError, UnicodeDecodeError, *datafiles.NPY_ERRORS) as e:
-        raise InputError(f"{where} {text}: cannot be read as numbers "
-                         f"({datafiles.reason(e)})") from None
-    if value.ndim != 1 or value.size == 0 or value.dtype.kind not in "fiu":
-        raise InputError(f"{where} {text}: needs a 1-D vector of numbers, got shape "
-                         f"{value.shape}")
-    return value.astype(float)
-
-
 # ---------------------------------------------------------------- plans
 
 @dataclass
@@ -296,33 +259,6 @@ class Rows:
             values.update({k: v[i] for k, v in self.batched.items()})
         return {k: (values[k].item() if np.ndim(values[k]) == 0 else
                     np.asarray(values[k]).tolist()) for k in sorted(values, key=natural)}
-
-
-# Rows a result held whole may have (JSON, on stdout or in --out FILE.json: every number
-# becomes a Python object before it is written; 1,000,000 rows of grad "x*y" took 39 s
-# and 2.9 GB). Set per command by the CLI (:func:`holding_rows`); CSV streams, .npz holds
-# arrays.
-MAX_HELD_ROWS = 100_000
-_HELD = contextvars.ContextVar("held_rows", default=None)
-
-
-@contextlib.contextmanager
-def holding_rows(what: str | None):
-    """While this block runs, a plan of more than MAX_HELD_ROWS rows is refused, naming
-    ``what`` holds them (None: no limit)."""
-    token = _HELD.set(what)
-    try:
-        yield
-    finally:
-        _HELD.reset(token)
-
-
-def check_held(count: int, what: str | None = None) -> None:
-    what = what or _HELD.get()
-    if what is not None and count > MAX_HELD_ROWS:
-        raise InputError(f"{what} holds every result in memory as text, and there are more "
-                         f"than {MAX_HELD_ROWS:,} rows: write CSV (--format csv, or --out "
-                         "FILE.csv, which stream) or arrays (--out FILE.npz), or split the data")
 
 
 @dataclass
@@ -377,7 +313,7 @@ class DataPlan(Plan):
     source: Any = None  # a datafiles.Source
 
     def chunks(self, size: int) -> Iterator[dict[str, np.ndarray]]:
-        what = _HELD.get()  # here: the chunks may be read in a thread of their own
+        what = held_now()  # here: the chunks may be read in a thread of their own
         if self.total is not None:
             check_held(self.total, what)
 

@@ -25,7 +25,7 @@ from .sources import (Chunk, DataWarning, Source, check_name, clip, quoted,  # n
 # ValueError, TypeError, SyntaxError, MemoryError, RecursionError), numpy's retry through
 # tokenize for Python 2 headers (TokenError), and a shape too large for an index
 # (OverflowError). An .npz member's header is read the same way; so should any other
-# reader of .npy files (data.read_vector for --hvp FILE).
+# reader of .npy files (vectors.read_vector for --hvp FILE).
 NPY_ERRORS = (ValueError, EOFError, TypeError, SyntaxError, MemoryError, RecursionError,
               tokenize.TokenError, OverflowError)
 

@@ -163,7 +163,7 @@ def cli_hessian(
     use_device(device, devices)
 
     def vector():
-        from ..data import read_vector
+        from ..vectors import read_vector
 
         return read_vector(hvp, "--hvp") if hvp is not None else None
 

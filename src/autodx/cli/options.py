@@ -65,7 +65,7 @@ class Sink:
 
     def holding(self):
         """While computing: JSON holds every result in memory, so its rows are bounded
-        (:data:`autodx.data.MAX_HELD_ROWS`); the other formats stream or show a few."""
+        (:data:`autodx.limits.MAX_HELD_ROWS`); the other formats stream or show a few."""
         from ..data import holding_rows
 
         json_out = self.out is not None and self.out.lower().endswith(".json")
