@@ -199,3 +199,11 @@ def test_nested_forward_mode_of_jvp_partial_within_the_bound_is_exact():
     want = sp.diff(y * sp.sin(x * y), x, y, x, y).subs({x: sp.Rational(1, 2), y: 2})
     assert run.json()["results"][0]["partial"] == pytest.approx(float(want.evalf(30)),
                                                                   rel=1e-12)
+
+
+@pytest.mark.parametrize("indices", ["\u00b9", "0,\u0663", "x," + "q" * 5000])
+def test_indices_that_are_not_ascii_digits_nor_coordinates_are_refused(indices):
+    # "¹".isdigit() is True and int("¹") raises: the fuzzer's indices surface found exit 1
+    run = cli("jvp-partial", "sin(x*y)", "--indices", indices, "--at", "x=0.5,y=2")
+    assert_user_error(run, "is not a coordinate")
+    assert len(run.stderr) < 300

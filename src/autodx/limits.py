@@ -191,7 +191,7 @@ def resolve_indices(text: str | Sequence, labels: list[str]) -> list[int]:
     items = split_top(text) if isinstance(text, str) else [str(t) for t in text]
     out = []
     for item in (i.strip() for i in items):
-        if item.lstrip("-").isdigit():
+        if re.fullmatch(r"-?[0-9]+", item):  # ASCII digits: "¹" is a digit to isdigit()
             # more digits than any coordinate count (and than int() takes): out of range
             i = int(item) if len(item) <= 12 else len(labels)
             shown = str(i) if len(item) <= 12 else f"{item[:12]}... ({len(item):,} digits)"
@@ -203,7 +203,8 @@ def resolve_indices(text: str | Sequence, labels: list[str]) -> list[int]:
         elif item in labels:
             out.append(labels.index(item))
         else:
-            raise InputError(f"--indices: {item!r} is not a coordinate (they are: "
+            shown = repr(item) if len(item) <= 60 else repr(item[:60]) + "..."
+            raise InputError(f"--indices: {shown} is not a coordinate (they are: "
                              f"{short_list(labels)}, or their positions 0 to {len(labels) - 1})")
     if not out:
         raise InputError("--indices is empty: give one or more, as in --indices 0,2")
