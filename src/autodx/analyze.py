@@ -28,7 +28,7 @@ class Info:
 # nodes of the program JAX will trace, helpers expanded and diff(e, v, n) counted as it
 # is computed (3^n times by nested jvps where that is small, else twice: Taylor mode's
 # checks and series; nested forward mode where Taylor mode has no rule is bounded as it
-# is traced: autodx.compile._Compiler.check_nested), and its depth (Python frames).
+# is traced: autodx.compile.check_nested), and its depth (Python frames).
 MAX_SIZE = 20_000
 # diff(e, v, n) by n nested jvps where that traces at most this many operations (e's size
 # times 3^n) and e holds no diff itself: a derivative that is exactly constant
@@ -90,9 +90,8 @@ def measure(tree: Node, helpers: dict[str, Helper]) -> Cost:
             # <= NESTED_JVP, no diff inside), else Taylor mode, e traced twice (its checks,
             # its series) whatever n; where Taylor mode has no rule, compile.check_nested
             # bounds nested forward mode as it traces
-            jvps = inner.size * 3 ** n if n <= 10 else 10 ** 18
-            size = jvps if not inner.diff and jvps <= NESTED_JVP else \
-                inner.size * (2 if n else 1) + LOOP_WEIGHT * inner.loops
+            size = inner.size * (2 if n else 1) + LOOP_WEIGHT * inner.loops \
+                if by_taylor(inner, n) else inner.size * 3 ** n
             return Cost(min(1 + size, 10 ** 18), inner.depth + 1, inner.loops, inner.diff + n)
         args = [walk(a) for a in node.args]
         if node.func not in helpers:
@@ -105,6 +104,13 @@ def measure(tree: Node, helpers: dict[str, Helper]) -> Cost:
                     top.loops + body.loops, max(top.diff, body.diff))
 
     return walk(tree)
+
+
+def by_taylor(inner: Cost, n: int) -> bool:
+    """Whether ``diff(e, v, n)`` of an e that costs ``inner`` is computed by Taylor mode
+    (in a scalar v), not by n nested jvps: where those would pass NESTED_JVP operations,
+    or e holds a diff itself (jvps of jvps)."""
+    return n > 0 and (bool(inner.diff) or inner.size * 3 ** min(n, 10) > NESTED_JVP)
 
 
 def _above(*parts: Cost, loops: int = 0) -> Cost:

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from . import parse as P, taylor
-from .analyze import MAX_SIZE, NESTED_JVP, measure
+from .analyze import MAX_SIZE, by_taylor, measure
 from .errors import ExpressionError
 from .ops import binary_op
 from .registry import Function
@@ -110,17 +110,6 @@ class _Compiler(Interpreter):
             return body({**env, **{slot: a(env) for slot, a in zip(slots, args)}})
         return call
 
-    def check_nested(self, node: P.Call, n: int, why: str) -> None:
-        """Nested forward mode, where Taylor mode has no rule, traces a program about
-        3^n times e's size (each level adds the derivative of every operation of the
-        one below): refuse one past the size limit, before tracing it."""
-        size = measure(node.args[0], self.helpers).size
-        if size * 3 ** n > MAX_SIZE:
-            raise ExpressionError(f"diff(e, {node.args[1].id}, {n}) needs nested forward "
-                                  f"mode here ({why}): about {size:,} x 3^{n} = "
-                                  f"{size * 3 ** n:,} operations, over the limit of "
-                                  f"{MAX_SIZE:,}: lower the order", node.col)
-
     def diff(self, node: P.Call, scope: Scope) -> Fun:
         """diff(e, v, n): e compiled with v read from a slot, which the derivative varies."""
         var = node.args[1].id
@@ -129,7 +118,6 @@ class _Compiler(Interpreter):
         here = self.variable(var, scope)
         expr = self.eval(node.args[0], scope.bind(var, _reader(slot)))
         inner = measure(node.args[0], self.helpers)
-        size = inner.size if not inner.diff else NESTED_JVP  # jvps of jvps: Taylor mode
 
         def diff(env):
             x = jnp.asarray(here(env))
@@ -145,13 +133,13 @@ class _Compiler(Interpreter):
                                           col)
                 return jnp.zeros_like(x)
             if jnp.ndim(x) == 0:
-                if n and size * 3 ** n > NESTED_JVP:
+                if by_taylor(inner, n):
                     expr({**env, slot: x, SHAPE_ONLY: True})  # its errors (XLA drops it)
                     try:  # Taylor mode: n! c_n, a program the size of e at any n
                         return taylor.nth_derivative(node.args[0], self.helpers,
                                                      _values(scope, env), var, x, n)
                     except taylor.NoRule as e:
-                        self.check_nested(node, n, str(e))
+                        check_nested(node, n, inner.size, str(e))
                 for _ in range(n):  # forward mode: n is small and g may be vector-valued
                     g = _forward(g)
                 return g(x)
@@ -164,6 +152,17 @@ class _Compiler(Interpreter):
                                       col)
             return jax.grad(g)(x)
         return diff
+
+
+def check_nested(node: P.Call, n: int, size: int, why: str) -> None:
+    """Nested forward mode, where Taylor mode has no rule, traces a program about 3^n
+    times e's ``size`` (each level adds the derivative of every operation of the one
+    below): refuse one past the size limit, before tracing it."""
+    if size * 3 ** n > MAX_SIZE:
+        raise ExpressionError(f"diff(e, {node.args[1].id}, {n}) needs nested forward mode "
+                              f"here ({why}): about {size:,} x 3^{n} = {size * 3 ** n:,} "
+                              f"operations, over the limit of {MAX_SIZE:,}: lower the order",
+                              node.col)
 
 
 def _values(scope: Scope, env: Env) -> Scope:
