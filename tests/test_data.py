@@ -302,3 +302,16 @@ def test_json_holds_a_bounded_number_of_rows(tmp_cwd, monkeypatch):
     csv = cli("grad", "x*y", "--data", "d.csv", "--format", "csv")
     assert csv.code == 0 and len(csv.stdout.splitlines()) == 12
     assert cli("grad", "x*y", "--data", "d.csv", "--out", "r.npz").code == 0
+
+
+def test_an_at_value_past_the_text_bound_is_refused_before_parsing(monkeypatch):
+    # an `autodx shell` line has no argv limit: 113,000,000 characters of --at took over
+    # 12 s and 1.2 GB to parse
+    monkeypatch.setattr(data, "MAX_AT_TEXT", 1000)
+    text = "y=[" + ",".join(["1"] * 600) + "]"
+    with pytest.raises(InputError, match="1,203 characters, over the limit of 1,000"):
+        data.parse_at(text)
+    assert_user_error(cli("grad", "sum(y)", "--at", text), "over the limit of 1,000",
+                      "--data")
+    monkeypatch.setattr(data, "MAX_AT_TEXT", 10_000)
+    assert data.parse_at(text)["y"].tolist() == [1.0] * 600

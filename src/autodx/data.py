@@ -158,6 +158,11 @@ def _evaluate(tree, text: str, where: str) -> float:
     return float(value)
 
 
+# Characters of one --at value (a vector of about a million numbers): past it, parsing
+# alone took over 12 s and 1.2 GB (113,000,000 characters, through `autodx shell`).
+MAX_AT_TEXT = 10_000_000
+
+
 def parse_at(text: str) -> dict[str | None, np.ndarray | Range]:
     """Parse one ``--at`` value: ``1.5``, ``[1,2]``, ``x=1,y=[1,2]``, ``x=0:1:11,y=2``.
 
@@ -169,6 +174,9 @@ def parse_at(text: str) -> dict[str | None, np.ndarray | Range]:
         [0.1, -0.1, 0.0]
     """
     where = f"--at {datafiles.quoted(text, 200)}"  # a hostile --at is not echoed whole
+    if len(text) > MAX_AT_TEXT:  # a line of `autodx shell` has no argv limit
+        raise InputError(f"--at: {len(text):,} characters, over the limit of "
+                         f"{MAX_AT_TEXT:,}: give long vectors in a --data file")
     if text.count("[") != text.count("]"):
         raise InputError(f"{where}: the brackets do not match")
     parts = split_top(text)
