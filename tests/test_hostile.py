@@ -3,6 +3,7 @@ example under the audit hook (benchmarks/audit.py): no finding may appear. The r
 ten thousand per surface is benchmarks/fuzz.py, recorded in docs/benchmarks.md."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -197,6 +198,19 @@ def test_a_nul_byte_in_out_is_one_error_line(tmp_path):
     outcome, problems = run_example(invoke, example, str(tmp_path), [CACHE])
     assert outcome.code == 2 and problems == [], outcome.stderr
     assert "--out 'a\\x00.json': a file name cannot hold a NUL byte" in outcome.stderr
+
+
+def test_an_out_name_that_reads_like_an_error_is_not_an_error_line(tmp_path):
+    """The fuzzer's own check took "wrote 2 results to error: .JSON" for an error line
+    that does not start with 'error:': the user's words echoed back are not one."""
+    example = hostile.Example("out", ["grad", "x*y", "--at", "x=1,y=2", "--out", "error: .JSON"],
+                              out="error: .JSON")
+    outcome, problems = run_example(invoke, example, str(tmp_path), [CACHE])
+    assert outcome.code == 0 and problems == [], (outcome.stderr, problems)
+    assert "error: .JSON" in outcome.stderr
+    crash = dataclasses.replace(outcome, stderr="Fatal Python error: abort\n")
+    assert any("not starting with 'error:'" in p for p in hostile.harness.check(
+        hostile.Example("expr", example.argv), str(tmp_path), crash, {}))
 
 
 @pytest.mark.parametrize("argv", [
