@@ -295,7 +295,7 @@ def test_json_holds_a_bounded_number_of_rows(tmp_cwd, monkeypatch):
     assert not (tmp_cwd / "r.json").exists()
     assert_user_error(cli("grad", "x*y", "--data", "-", "--format", "json", input=rows),
                       "more than 10 rows")
-    # ten rows answer; CSV and .npz are not bounded
+    # ten rows answer; CSV and .npz have no bound on rows (only .npz on numbers)
     (tmp_cwd / "t.csv").write_text("x,y\n" + "".join(f"{i},2\n" for i in range(10)))
     doc = cli("grad", "x*y", "--data", "t.csv", "--format", "json").json()
     assert [r["derivatives"]["1"] for r in doc["results"]] == [[2.0, float(i)] for i in range(10)]

@@ -16,7 +16,7 @@ import numpy as np
 from . import csvfiles, datafiles
 from .errors import InputError
 from .limits import MAX_POINTS, check_points, natural, split_top  # noqa: F401 (re-exported)
-from .limits import check_held, held_now, holding_rows  # noqa: F401 (re-exported)
+from .limits import check_held, held_now  # noqa: F401 (re-exported)
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan"
 _NUMBER_RE = re.compile(rf"\s*(?:{_NUMBER})\s*", re.IGNORECASE)
@@ -321,15 +321,15 @@ class DataPlan(Plan):
     source: Any = None  # a datafiles.Source
 
     def chunks(self, size: int) -> Iterator[dict[str, np.ndarray]]:
-        what = held_now()  # here: the chunks may be read in a thread of their own
+        hold = held_now()  # here: the chunks may be read in a thread of their own
         if self.total is not None:
-            check_held(self.total, what)
+            check_held(self.total, hold)
 
         def counted():
             count = 0
             for chunk in self.source.chunks(size):
                 count += len(next(iter(chunk.values()))) if chunk else 0
-                check_held(count, what)
+                check_held(count, hold)
                 yield chunk
         return counted()
 

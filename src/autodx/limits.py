@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import math
 import re
+from dataclasses import dataclass
 from typing import Sequence
 
 from .errors import InputError
@@ -214,33 +215,79 @@ def resolve_indices(text: str | Sequence, labels: list[str]) -> list[int]:
     return out
 
 
-# Rows a result held whole may have (JSON, on stdout or in --out FILE.json: every number
-# becomes a Python object before it is written; 1,000,000 rows of grad "x*y" took 39 s
-# and 2.9 GB). Set per command by the CLI (:func:`holding_rows`); CSV streams, .npz holds
-# arrays.
+# What a result held whole may have. JSON (on stdout or in --out FILE.json) and plain
+# text turn every number into a Python object and then text: 1,000,000 rows of grad
+# "x*y" took 39 s and 2.9 GB, 300 rows of grad "sin(x*y*z)" --order 10 (88,573 numbers
+# a row) 127 s and 9.3 GB; 2,000,000 numbers take about 3 s as JSON (every point alone
+# fits: a tensor has at most 1,000,000 entries). A table, .npy and .npz hold arrays (8
+# bytes a number): 1,000 rows of order 12 over 3 coordinates would be 6.4 GB. CSV
+# streams (without --check or --symbolic, which need every row): no bound but the file's.
 MAX_HELD_ROWS = 100_000
-_HELD = contextvars.ContextVar("held_rows", default=None)
+MAX_TEXT_NUMBERS = 2_000_000
+MAX_ARRAY_NUMBERS = 50_000_000
+_HELD = contextvars.ContextVar("held", default=None)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What holds the results of the command running now, and its bounds."""
+
+    what: str  # "--format json", "--out r.npz", "a table", ...
+    kind: str  # "json" (rows are objects too), "text" (plain) or "arrays"
+
+    @property
+    def text(self) -> bool:
+        return self.kind != "arrays"
+
+    @property
+    def rows(self) -> int | None:
+        return MAX_HELD_ROWS if self.kind == "json" else None
+
+    @property
+    def numbers(self) -> int:
+        return MAX_TEXT_NUMBERS if self.text else MAX_ARRAY_NUMBERS
 
 
 @contextlib.contextmanager
-def holding_rows(what: str | None):
-    """While this block runs, a plan of more than MAX_HELD_ROWS rows is refused, naming
-    ``what`` holds them (None: no limit)."""
-    token = _HELD.set(what)
+def holding(hold: Hold | None):
+    """While this block runs, the results are held whole by ``hold`` (None: they are
+    not, or nothing bounds them): a plan over its bounds is refused."""
+    token = _HELD.set(hold)
     try:
         yield
     finally:
         _HELD.reset(token)
 
 
-def held_now() -> str | None:
-    """What holds the results of the command running now (see :func:`holding_rows`)."""
+def held_now() -> Hold | None:
+    """What holds the results of the command running now (see :func:`holding`)."""
     return _HELD.get()
 
 
-def check_held(count: int, what: str | None = None) -> None:
-    what = what or _HELD.get()
-    if what is not None and count > MAX_HELD_ROWS:
-        raise InputError(f"{what} holds every result in memory as text, and there are more "
-                         f"than {MAX_HELD_ROWS:,} rows: write CSV (--format csv, or --out "
-                         "FILE.csv, which stream) or arrays (--out FILE.npz), or split the data")
+_INSTEAD = ("write CSV (--format csv, or --out FILE.csv, which stream; without --check "
+            "and --symbolic, which hold every row), or split the data")
+
+
+def check_held(count: int, hold: Hold | None = None) -> None:
+    """At most ``hold.rows`` rows (JSON: each row is a dictionary of Python objects)."""
+    hold = hold or _HELD.get()
+    if hold is not None and hold.rows is not None and count > hold.rows:
+        raise InputError(f"{hold.what} holds every result in memory as text, and there are "
+                         f"more than {hold.rows:,} rows: {_INSTEAD}, or write arrays "
+                         "(--out FILE.npz)")
+
+
+def check_numbers(count: int, per_row: int, hold: Hold | None = None,
+                  known: bool = True) -> None:
+    """At most ``hold.numbers`` numbers in ``count`` rows of ``per_row`` numbers each
+    (results and the points kept beside them); ``known``: ``count`` is every row, not
+    the rows read so far."""
+    hold = hold or _HELD.get()
+    if hold is None or count * per_row <= hold.numbers:
+        return
+    kind = "as text" if hold.text else "as arrays"
+    rows = f"{count:,} rows" if known else f"{count:,} rows so far"
+    raise InputError(f"{hold.what} holds every result in memory {kind}: {rows} of "
+                     f"{per_row:,} numbers is {count * per_row:,} numbers, over the limit of "
+                     f"{hold.numbers:,}: {_INSTEAD}, or ask for fewer numbers (a lower "
+                     "--order, fewer --wrt coordinates)")

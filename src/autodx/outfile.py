@@ -9,7 +9,6 @@ the path is checked by :func:`check_out` before any work is done.
 """
 from __future__ import annotations
 
-import json
 import os
 import stat
 
@@ -132,9 +131,11 @@ def _temp_name(folder: str, suffix: str) -> str:
 
 
 def _json(tmp: str, document, rows, arrays, main: str) -> None:
+    from .jsontext import text_of
+
+    text = text_of(document)
     with open(tmp, "w") as f:
-        json.dump(document(), f, indent=2, allow_nan=False)
-        f.write("\n")
+        f.write(text + "\n")
 
 
 def _csv(tmp: str, document, text, arrays, main: str) -> None:

@@ -64,13 +64,18 @@ class Sink:
         return writes_text(self.fmt, self.out)
 
     def holding(self):
-        """While computing: JSON holds every result in memory, so its rows are bounded
-        (:data:`autodx.limits.MAX_HELD_ROWS`); the other formats stream or show a few."""
-        from ..data import holding_rows
+        """While computing a result held whole (every format but streamed CSV): its rows
+        and numbers are bounded (:class:`autodx.limits.Hold`), lower where every number
+        becomes text (JSON, plain) than where they stay arrays (a table, .npy, .npz, CSV
+        beside --check or --symbolic)."""
+        from ..limits import Hold, holding
 
-        json_out = self.out is not None and self.out.lower().endswith(".json")
-        return holding_rows(f"--out {self.out}" if json_out else "--format json"
-                            if self.out is None and self.fmt is Format.json else None)
+        if self.out is not None:
+            json_out = self.out.lower().endswith(".json")
+            return holding(Hold(f"--out {self.out}", "json" if json_out else "arrays"))
+        kind = {Format.json: "json", Format.plain: "text"}.get(self.fmt, "arrays")
+        return holding(Hold("a table" if self.fmt is Format.table else
+                            f"--format {self.fmt.value}", kind))
 
 
 def writes_text(fmt: Format, out: Optional[str]) -> bool:

@@ -155,9 +155,9 @@ def _stdout(fmt: Format, document, csv_text, plain, table) -> None:
 
 def _write_stdout(fmt: Format, document, csv_text, plain, table) -> None:
     if fmt is Format.json:
-        import json
+        from ..jsontext import text_of
 
-        sys.stdout.write(json.dumps(document(), indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(text_of(document) + "\n")
     elif fmt is Format.csv:
         sys.stdout.writelines(csv_text())
     elif fmt is Format.plain:

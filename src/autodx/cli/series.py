@@ -158,9 +158,9 @@ def _emit(shown: _Shown, fmt: Format, out: Optional[str], digits: Optional[int])
     elif fmt is Format.plain:
         sys.stdout.write((shown.exact_line or shown.line) + "\n")
     elif fmt is Format.json:
-        import json
+        from ..jsontext import dumps
 
-        sys.stdout.write(json.dumps(shown.document(), indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(dumps(shown.document()) + "\n")
     elif fmt is Format.csv:
         sys.stdout.write(shown.csv_text())
     else:
