@@ -220,6 +220,21 @@ def test_grad_tensors_agree_with_sympy(case):
         assert _scaled_error(result.derivatives[p], want) < tolerance, p
 
 
+def test_past_order_12_the_loss_of_digits_is_said_and_bounded():
+    run = cli("grad", "sin(x*y)", "--order", "16", "--at", "x=0.5,y=2", "--format", "json")
+    assert run.code == 0 and "loses digits past order 12" in run.stderr
+    doc = run.json()
+    assert [w for w in doc["warnings"] if "17 directions" in w and "4e-10" in w]
+    want = _oracle(sp.sin(X * Y), [X, Y], {X: R(1, 2), Y: 2}, 16)
+    for p in (4, 12, 14, 16):
+        got = np.array(doc["results"][0]["derivatives"][str(p)], dtype=float)
+        assert _scaled_error(got, want[p - 1]) < 4e-10, p
+    for args in (["sin(x*y)", "--order", "12", "--at", "x=0.5,y=2"],
+                 ["sin(x)", "--order", "30", "--at", "x=0.5"]):
+        quiet = cli("grad", *args, "--format", "json")
+        assert quiet.code == 0 and "loses digits" not in quiet.stdout + quiet.stderr
+
+
 def test_every_row_of_data_is_interpolated():
     xs, ys = [0.5, -1.25, 2.0], [2.0, 0.75, -0.5]
     rows = autodx.grad("sin(x*y) + x/y", order=5, data={"x": xs, "y": ys})

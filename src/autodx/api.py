@@ -202,7 +202,8 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
         if stream is not None:
             stream(replace(template, rows=rows.done, values=values))
             values, rows.done = {}, replace(rows.done, batched=None)
-    return replace(template, rows=rows.done, values=values)
+    note = tensors.accuracy_note(coords.n, order)
+    return replace(template, rows=rows.done, values=values, notes=[note] if note else [])
 
 
 def _series(expr: Expression, name: str) -> Callable:
