@@ -122,6 +122,47 @@ def test_too_many_taylor_recurrences_are_refused():
     assert_user_error(run, "--order 3", "Taylor-mode recurrences", "over the limit")
 
 
+def _nested(name: str, n: int) -> str:
+    return f"{name}(" * n + "x" + ")" * n
+
+
+@pytest.mark.parametrize("name, n", [("tanh", 21), ("asinh", 41), ("sin", 61)])
+def test_taylor_recurrences_are_weighed_by_what_they_cost_to_compile(name, n):
+    # counted as one loop each, 60 nested tanh (three loops a call) took 16 s and 60
+    # nested asinh (one loop, and products) 14 s: each function weighs what it costs
+    assert analyze.measure(parse.parse(_nested(name, n - 1)), {}).work <= 120
+    run = cli("grad", _nested(name, n), "--order", "5", "--at", "0.5")
+    assert_user_error(run, "--order 5", "units of compile time", "over the limit of 120")
+
+
+def _traced_loops(text: str) -> int:
+    import jax
+    from jax.extend.core import jaxprs_in_params
+
+    from autodx import taylor
+
+    def count(jaxpr) -> int:
+        return sum(int(e.primitive.name in ("while", "scan")) +
+                   sum(count(sub) for sub in jaxprs_in_params(e.params)) for e in jaxpr.eqns)
+    tree = parse.parse(text)
+    return count(jax.make_jaxpr(lambda x: taylor.taylor_coefficients(
+        tree, {}, {"x": x}, "x", 6))(0.7).jaxpr)
+
+
+def test_the_loop_table_is_what_taylor_mode_traces():
+    from autodx.registry import FUNCTIONS
+    from autodx.registry.core import Missing
+
+    texts = [f"{name}({', '.join(['x'] + [f'x/{i + 2}' for i in range(max(f.arity[0], 1) - 1)])})"
+             for name, f in sorted(FUNCTIONS.items())
+             if not isinstance(f.taylor, Missing) and not f.vector and name != "Piecewise"]
+    texts += ["Piecewise((sin(x), x > 0), (x, True))", "x/(1+x)", "x/2", "x**3", "x**1025",
+              "x**0.5", "x**-2", "x**x", "2**x"]
+    wrong = [(t, _traced_loops(t), analyze.measure(parse.parse(t), {}).loops) for t in texts]
+    assert [w for w in wrong if w[1] != w[2]] == []
+    assert set(analyze.LOOPS) | set(analyze.WEIGHTS) <= set(FUNCTIONS)
+
+
 def test_tensor_orders_count_in_the_cost():
     # order 12 over three variables is Taylor interpolation now (was minutes of nested
     # jacfwd, then refused); order 13 is past the tensor's entries

@@ -149,8 +149,8 @@ def test_low_orders_keep_nested_jacfwd_and_high_orders_interpolate():
     assert not tensors.interpolate(2, tensors.NESTED_UP_TO, 4)
     assert tensors.interpolate(2, tensors.NESTED_UP_TO + 1, 4)
     assert tensors.interpolate(3, 12, 5)
-    # too many Taylor recurrences to compile quickly: nested jacfwd, within its limit
-    assert not tensors.interpolate(2, 5, 60, loops=61)
+    # Taylor recurrences too slow to compile: nested jacfwd, within its limit
+    assert not tensors.interpolate(2, 5, 60, work=121)
     # past nested jacfwd's limit at order 2 (2,300 x 3^2 > 20,000): interpolation
     assert tensors.interpolate(2, 2, 2300)
     with pytest.raises(InputError, match="--order 2: .* over the limit"):

@@ -42,8 +42,37 @@ NESTED_JVP = 200
 # indices 28 s on the loaded 2-core machine)
 LOOP_WEIGHT = 50
 MAX_EXPANDED_DEPTH = 1_000
-_NO_LOOP = frozenset({"sum", "dot", "abs", "sign", "floor", "ceiling", "round",
-                      "stop_gradient", "min", "max"})
+# The lax.fori_loops of each function's Taylor-mode rule where they are not one (each
+# compiles on its own: 60 nested tanh, counted as 60 loops but tracing 180, took 16 s).
+# tests/test_limits.py traces every rule and holds this table to what it finds.
+LOOPS = {name: 0 for name in (
+    "sum", "dot", "abs", "sign", "floor", "ceiling", "round", "trunc", "frac", "square",
+    "stop_gradient", "min", "max", "Heaviside", "DiracDelta", "Mod", "Float", "Piecewise",
+    "And", "Or", "Not", "Eq", "Ne", "Lt", "Le", "Gt", "Ge")}
+LOOPS.update({"coth": 2, "csc": 2, "sec": 2, "sech": 2, "erfinv": 2, "factorial": 2,
+              "gamma": 2, "logaddexp": 2, "logit": 2, "csch": 3, "tanh": 3, "sigmoid": 3,
+              "sinc": 3, "root": 3, "LambertW": 3, "beta": 4, "binomial": 4, "zeta": 13})
+
+
+# What each function's Taylor-mode rule costs to trace and compile, in units of about
+# 25 ms (measured on 2026-12-06 with 12 nested calls at order 5 on the loaded 2-core
+# machine: sqrt 27 ms, sin 46, asinh 68, tanh 141, zeta 912). Loops alone do not
+# say it: asinh has one loop and cost 2.5 times sqrt's; 60 nested asinh took 14 s.
+# Functions not named weigh 1; a binary operation: see _bin_work.
+WEIGHTS = {name: weight for weight, names in {
+    0: ("sum", "dot", "abs", "sign", "ceiling", "round", "trunc", "stop_gradient", "min",
+        "max", "Heaviside", "DiracDelta", "Float", "Piecewise", "And", "Or", "Not", "Eq",
+        "Ne", "Lt", "Le", "Gt", "Ge"),
+    2: ("Rational", "atan", "cbrt", "cos", "cosh", "cot", "exp", "exp2", "hypot", "log",
+        "log10", "log1p", "log2", "rsqrt", "sin", "sqrt", "norm", "prod"),
+    3: ("acosh", "acot", "acoth", "acsc", "acsch", "asec", "asech", "asin", "asinh",
+        "atanh", "besseli", "besselj", "erf", "expm1", "logit", "sec", "sinh", "tan"),
+    4: ("acos", "atan2", "coth", "csc", "sech"),
+    5: ("digamma", "logaddexp", "polygamma", "sinc"),
+    6: ("erfc", "erfinv", "sigmoid", "tanh"),
+    7: ("csch", "root"),
+    10: ("LambertW", "gamma"), 11: ("factorial",), 13: ("loggamma",), 18: ("binomial",),
+    19: ("beta",), 37: ("zeta",)}.items() for name in names}
 
 
 @dataclass(frozen=True)
@@ -51,15 +80,17 @@ class Cost:
     """What tracing a tree will cost, measured on the tree without building anything.
 
     ``size``: nodes with every helper call expanded and ``diff(e, v, n)`` counted as
-    it is computed (see NESTED_JVP); ``depth``: the deepest path, helpers expanded; ``loops``: the Taylor-mode
-    recurrences (a ``lax.fori_loop`` each, which XLA compiles one by one); ``diff``:
-    the deepest nesting of diff orders.
+    it is computed (see NESTED_JVP); ``depth``: the deepest path, helpers expanded;
+    ``loops``: the Taylor-mode recurrences (a ``lax.fori_loop`` each, :data:`LOOPS`);
+    ``work``: what the Taylor-mode program costs to trace and compile
+    (:data:`WEIGHTS`); ``diff``: the deepest nesting of diff orders.
     """
 
     size: int = 1
     depth: int = 1
     loops: int = 0
     diff: int = 0
+    work: int = 0
 
 
 def measure(tree: Node, helpers: dict[str, Helper]) -> Cost:
@@ -69,7 +100,7 @@ def measure(tree: Node, helpers: dict[str, Helper]) -> Cost:
     Example:
         >>> from autodx.parse import parse
         >>> measure(parse("sin(x) + diff(x**3, x, 2)"), {})
-        Cost(size=31, depth=4, loops=2, diff=2)
+        Cost(size=31, depth=4, loops=1, diff=2, work=2)
     """
     memo: dict[str, Cost] = {}
 
@@ -79,9 +110,8 @@ def measure(tree: Node, helpers: dict[str, Helper]) -> Cost:
         if isinstance(node, Neg):
             return _above(walk(node.operand))
         if isinstance(node, Bin):
-            loop = node.op == "/" and not isinstance(node.right, Num) or node.op == "**" \
-                and not (isinstance(node.right, Num) and node.right.value in (0, 1, 2))
-            return _above(walk(node.left), walk(node.right), loops=int(loop))
+            return _above(walk(node.left), walk(node.right), loops=_bin_loops(node),
+                          work=_bin_work(node))
         assert isinstance(node, Call), node
         if node.func == "diff":
             n = int(node.args[2].value) if len(node.args) > 2 else 1
@@ -92,18 +122,43 @@ def measure(tree: Node, helpers: dict[str, Helper]) -> Cost:
             # bounds nested forward mode as it traces
             size = inner.size * (2 if n else 1) + LOOP_WEIGHT * inner.loops \
                 if by_taylor(inner, n) else inner.size * 3 ** n
-            return Cost(min(1 + size, 10 ** 18), inner.depth + 1, inner.loops, inner.diff + n)
+            return Cost(min(1 + size, 10 ** 18), inner.depth + 1, inner.loops, inner.diff + n,
+                        inner.work)
         args = [walk(a) for a in node.args]
         if node.func not in helpers:
-            return _above(*args, loops=int(node.func not in _NO_LOOP))
+            return _above(*args, loops=LOOPS.get(node.func, 1), work=WEIGHTS.get(node.func, 1))
         if node.func not in memo:
             memo[node.func] = walk(helpers[node.func].body)
         body = memo[node.func]
         top = _above(*args)
         return Cost(min(top.size + body.size, 10 ** 18), top.depth + body.depth,
-                    top.loops + body.loops, max(top.diff, body.diff))
+                    top.loops + body.loops, max(top.diff, body.diff), top.work + body.work)
 
     return walk(tree)
+
+
+def _bin_loops(node: Bin) -> int:
+    """Taylor-mode loops of a binary operation: a division by a series (1); a power by a
+    whole number up to 1024 none (products), by another number one, of a
+    number (exp) one, of a series by a series (exp of log) two."""
+    left, right = node.left, node.right
+    if node.op == "/":
+        return int(not isinstance(right, Num))
+    if node.op != "**":
+        return 0
+    if isinstance(right, Num):
+        return 0 if right.value == int(right.value) and 0 <= right.value <= 1024 else 1
+    return 1 if isinstance(left, Num) else 2
+
+
+def _bin_work(node: Bin) -> int:
+    """:data:`WEIGHTS` of a binary operation, measured as the functions' were: a division
+    by a series or a power by a constant 1 (20 and 15 ms), by a negative whole number
+    2 (38 ms), of a number 2 (40 ms), of a series by a series 4 (81 ms)."""
+    loops = _bin_loops(node)
+    if node.op == "**" and isinstance(node.right, Num) and node.right.value < 0:
+        return 2
+    return {0: 0, 1: 2 if node.op == "**" and isinstance(node.left, Num) else 1, 2: 4}[loops]
 
 
 def by_taylor(inner: Cost, n: int) -> bool:
@@ -113,11 +168,12 @@ def by_taylor(inner: Cost, n: int) -> bool:
     return n > 0 and (bool(inner.diff) or inner.size * 3 ** min(n, 10) > NESTED_JVP)
 
 
-def _above(*parts: Cost, loops: int = 0) -> Cost:
+def _above(*parts: Cost, loops: int = 0, work: int = 0) -> Cost:
     """A node over ``parts``."""
     return Cost(min(1 + sum(p.size for p in parts), 10 ** 18),
                 1 + max((p.depth for p in parts), default=0),
-                loops + sum(p.loops for p in parts), max((p.diff for p in parts), default=0))
+                loops + sum(p.loops for p in parts), max((p.diff for p in parts), default=0),
+                work + sum(p.work for p in parts))
 
 
 def _check_cost(cost: Cost, source: str) -> None:

@@ -174,7 +174,7 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
     coords = Coords.of(check_wrt(expr, wrt), rows.layout)
     if coords.scalar:
         name = coords.names[0]
-        limits.check_taylor(expr.info.cost.loops, order)
+        limits.check_taylor(expr.info.cost.work, order)
         run = engine.scalar_derivatives(lambda x, env: expr.fun({**env, name: x}), order,
                                         _series(expr, name))
 

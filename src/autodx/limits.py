@@ -19,7 +19,7 @@ from .errors import InputError
 MAX_ORDER = {64: 150, 32: 30}
 MAX_PARTIAL_ORDER = 16
 MAX_NESTED_WORK = 20_000  # traced operations of jvp-partial by nested jvps
-MAX_TAYLOR_LOOPS = 60  # fori_loops in one Taylor-mode program (see check_taylor)
+MAX_TAYLOR_WORK = 120  # analyze.WEIGHTS of one Taylor-mode program (see check_taylor)
 # How far a number may be from the exact value before --check says it disagrees, and
 # before grad warns that rounding noise has reached a high derivative: (relative, absolute)
 TOLERANCE = {64: (1e-8, 1e-12), 32: (1e-3, 1e-5)}
@@ -110,15 +110,19 @@ def check_order(order: int, precision: int = 64) -> None:
                          f" (at --precision {precision})")
 
 
-def check_taylor(loops: int, order: int) -> None:
+def check_taylor(work: int, order: int) -> None:
     """Taylor mode runs each recurrence (sin, exp, division, ...) as a ``lax.fori_loop``,
-    which XLA compiles one by one (about 0.1 s each, more when there are many): refuse
-    an expression with more of them than compile in a few seconds."""
-    if loops > MAX_TAYLOR_LOOPS:
-        raise InputError(f"--order {order}: the expression needs {loops:,} Taylor-mode "
-                         f"recurrences (sin, exp, division, powers, ... with helpers "
-                         f"written out), over the limit of {MAX_TAYLOR_LOOPS}: simplify "
-                         "it, or give two variables to --wrt (no Taylor mode)")
+    which XLA compiles one by one, each function at its own cost (``work``, in units of
+    about 25 ms: :data:`autodx.analyze.WEIGHTS`): refuse an expression that would take
+    more than a few seconds to compile (120 units: 60 nested sin, 40 nested asinh, 20
+    nested tanh, each 3 to 6 s on the loaded 2-core machine; 199 nested sin took 13 s,
+    60 nested tanh 16 s)."""
+    if work > MAX_TAYLOR_WORK:
+        raise InputError(f"--order {order}: the expression's Taylor-mode recurrences (sin, "
+                         f"exp, division, powers, ... with helpers written out) weigh "
+                         f"{work:,} units of compile time (sin 2, asinh 3, tanh 6, zeta 37), "
+                         f"over the limit of {MAX_TAYLOR_WORK}: simplify it, or give two "
+                         "variables to --wrt (no Taylor mode)")
 
 
 def check_nested_partial(k: int, size: int) -> None:

@@ -310,21 +310,21 @@ def accuracy_note(n: int, order: int) -> str | None:
             "--order 19 (5e-13 at 12)")
 
 
-def interpolate(n: int, order: int, size: int, loops: int = 0) -> bool:
+def interpolate(n: int, order: int, size: int, work: int = 0) -> bool:
     """Whether grad takes interpolation (True) or nested jacfwd (False); raises
     InputError, naming the limit, when neither is within its limits.
 
     Up to order NESTED_UP_TO nested jacfwd is as cheap (measured: 0.15 s against 0.31 s
     for sin(x*y) at order 3, 0.23 s against 0.26 s at order 4) and exact: it is kept
-    there while it is within its limits. An expression with more Taylor-mode
-    recurrences than compile in a few seconds (limits.MAX_TAYLOR_LOOPS) does not
-    interpolate.
+    there while it is within its limits. An expression whose Taylor-mode recurrences
+    take more than a few seconds to compile (``work`` over limits.MAX_TAYLOR_WORK) does
+    not interpolate.
 
     Example:
         >>> interpolate(2, 3, 4), interpolate(2, 12, 4)
         (False, True)
     """
-    from .limits import MAX_TAYLOR_LOOPS
+    from .limits import MAX_TAYLOR_WORK
 
     try:
         check_nested(n, order, size)
@@ -333,11 +333,12 @@ def interpolate(n: int, order: int, size: int, loops: int = 0) -> bool:
         nested = e
     if order <= NESTED_UP_TO and nested is None:
         return False
-    if loops > MAX_TAYLOR_LOOPS:
+    if work > MAX_TAYLOR_WORK:
         if nested is None:
             return False
-        raise _refusal(order, f"{nested} (and its {loops:,} Taylor-mode recurrences are "
-                               f"over the limit of {MAX_TAYLOR_LOOPS} for interpolation)")
+        raise _refusal(order, f"{nested} (and its Taylor-mode recurrences, {work:,} units "
+                               f"of compile time, are over the limit of {MAX_TAYLOR_WORK} "
+                               "for interpolation)")
     try:
         check(n, order, size)
         return True
@@ -409,7 +410,7 @@ def derivative_tensors(tree, helpers: dict, coords, order: int, cost, fun: Calla
     from .taylor import NoRule
 
     n = coords.n
-    by_taylor = interpolate(n, order, cost.size, cost.loops)
+    by_taylor = interpolate(n, order, cost.size, cost.work)
     interpolated = derivatives(tree, helpers, coords, order) if by_taylor else None
     nested = engine.tensor_derivatives(fun, order)
     moved = {coords.entry(i)[0] for i in range(n)}
