@@ -248,3 +248,47 @@ def test_indices_that_are_not_ascii_digits_nor_coordinates_are_refused(indices):
     run = cli("jvp-partial", "sin(x*y)", "--indices", indices, "--at", "x=0.5,y=2")
     assert_user_error(run, "is not a coordinate")
     assert len(run.stderr) < 300
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["hessian", _nested("tanh", 21) + "*y", "--at", "x=0.5,y=1"], "hessian: "),
+    (["grad", _nested("tanh", 7) + "*y", "--order", "3", "--at", "x=0.5,y=1"], "--order 3: "),
+    (["jacobian", f"[{_nested('tanh', 61)}, x]", "--at", "x=0.5"], "jacobian: "),
+    (["jvp-partial", "max(x, y)*" + _nested("tanh", 20), "--indices", "0,0,1", "--at",
+      "x=0.5,y=1"], "jvp-partial with 3 indices: "),
+])
+def test_jax_modes_are_bounded_by_what_the_functions_cost_to_compile(args, fragment):
+    # the hessian of 60 nested tanh took 45 s and 4.3 GB to compile, grad --order 3 of
+    # 20 nested tanh (times y) 19 s: work x 3^(order - 1) <= 360
+    assert_user_error(cli(*args), fragment, "units of compile time", "over the limit of 360")
+
+
+def test_perex_is_bounded_by_what_the_functions_cost_to_compile(tmp_cwd):
+    # and every refusal before the work closes the data file (an unclosed file is a
+    # ResourceWarning, an error in this suite)
+    (tmp_cwd / "d.csv").write_text("x,y\n0.5,1\n1.5,2\n")
+    run = cli("perex", _nested("tanh", 61) + "*w", "--wrt", "w", "--at", "w=1", "--data", "d.csv")
+    assert_user_error(run, "perex: ", "366", "over the limit of 360")
+    for args in (["grad", _nested("sin", 61)], ["hessian", _nested("tanh", 21) + "*y"],
+                 ["jacobian", f"[{_nested('tanh', 61)}, y]"],
+                 ["jvp-partial", _nested("sin", 61), "--indices", "0,0"]):
+        assert_user_error(cli(*args, "--data", "d.csv"), "over the limit of")
+
+
+def test_jvp_partial_in_nilpotent_arithmetic_is_bounded_like_taylor_mode():
+    # 199 nested sin with 4 indices took 48 s
+    run = cli("jvp-partial", _nested("sin", 61), "--indices", "0,0", "--at", "x=0.5")
+    assert_user_error(run, "jvp-partial with 2 indices: ", "122 units", "over the limit of 120")
+
+
+def test_at_the_bound_jax_modes_answer_exactly():
+    x, y = sp.symbols("x y")
+    f = x * y
+    for _ in range(6):
+        f = sp.tanh(f)
+    text = "x*y"
+    for _ in range(6):
+        text = f"tanh({text})"  # 36 units x 3^2 = 324
+    doc = cli("grad", text, "--order", "3", "--at", "x=0.5,y=1", "--format", "json").json()
+    want = float(sp.diff(f, x, 2, y).subs({x: sp.Rational(1, 2), y: 1}).evalf(30))
+    assert doc["results"][0]["derivatives"]["3"][0][0][1] == pytest.approx(want, rel=1e-12)

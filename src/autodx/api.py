@@ -162,6 +162,7 @@ def _inputs(out: Result) -> dict[str, Array]:
     return {k: values[k] for k in sorted(values, key=limits.natural)}
 
 
+@data.closes_plan
 def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int = 64,
               progress=None, stream: Stream | None = None,
               noise_from: int = noise.NOISE_ORDER) -> Result:
@@ -220,11 +221,13 @@ def _check_tensor(n: int, order: int, size: int = 1) -> None:
                          "--wrt to differentiate fewer variables, or a lower --order") from None
 
 
+@data.closes_plan
 def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
                  precision: int = 64, progress=None, stream: Stream | None = None) -> Result:
     """The Hessian at every row, or with ``vector`` the Hessian-vector product."""
     coords = Coords.of(check_wrt(expr, wrt), rows.layout)
     fun = lambda x, env: expr.fun(coords.merge(x, env))  # noqa: E731
+    limits.check_modes(expr.info.cost.work, 2, "hessian")
     if vector is None:
         _check_tensor(coords.n, 2)
         run = engine.hessian(fun)
@@ -249,6 +252,7 @@ def hessian_rows(expr: Expression, rows: Plan, wrt=None, vector: Any = None,
     return replace(template, rows=rows.done, values=values)
 
 
+@data.closes_plan
 def jvp_partial_rows(expr: Expression, rows: Plan, indices: str | Sequence, wrt=None,
                      precision: int = 64, progress=None,
                      stream: Stream | None = None) -> Result:
@@ -259,11 +263,15 @@ def jvp_partial_rows(expr: Expression, rows: Plan, indices: str | Sequence, wrt=
     directions = [coords.entry(i) for i in idx]
     nested = engine.jvp_partial(lambda x, env: expr.fun(coords.merge(x, env)), idx)
 
+    what = f"jvp-partial with {len(idx)} indices"
+
     def run(env):
         try:  # nilpotent arithmetic on the tree: work 3^k at most, program linear in k
+            limits.check_taylor(expr.info.cost.work, len(idx), what)
             return partial.mixed_partial(expr.tree, expr.helpers, env, directions)
         except taylor.NoRule:  # nested jvps: 2^k evaluations, a program 2^k long
             limits.check_nested_partial(len(idx), expr.info.cost.size)
+            limits.check_modes(expr.info.cost.work, len(idx), what)
             return nested(coords.flat(env), env)
 
     def row(env):
@@ -278,6 +286,7 @@ def jvp_partial_rows(expr: Expression, rows: Plan, indices: str | Sequence, wrt=
     return replace(template, rows=rows.done, values=values)
 
 
+@data.closes_plan
 def perex_rows(expr: Expression, rows: Plan, wrt, precision: int = 64, progress=None,
                timing: bool = False, keep_inputs: bool = True,
                stream: Stream | None = None) -> Result:
@@ -295,6 +304,7 @@ def perex_rows(expr: Expression, rows: Plan, wrt, precision: int = 64, progress=
         raise InputError(f"perex: the parameter {batched[0]} must be given by --at (shared "
                          "by every example), not by the data file")
     coords = Coords.of(names, rows.layout)
+    limits.check_modes(expr.info.cost.work, 1, "perex")
     grad = engine.per_example_grad(lambda x, env: expr.fun(coords.merge(x, env)))
 
     def row(env):

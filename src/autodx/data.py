@@ -6,6 +6,7 @@ their size; the executor (:mod:`autodx.batch`) runs a plan."""
 from __future__ import annotations
 
 import abc
+import functools
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -267,6 +268,19 @@ class Rows:
             values.update({k: v[i] for k, v in self.batched.items()})
         return {k: (values[k].item() if np.ndim(values[k]) == 0 else
                     np.asarray(values[k]).tolist()) for k in sorted(values, key=natural)}
+
+
+def closes_plan(f):
+    """``f(expr, rows, ...)`` closes ``rows`` (a :class:`Plan`) if it raises: a refusal
+    before the work (a limit, an option) leaves no data file open."""
+    @functools.wraps(f)
+    def run(expr, rows, *args, **kwargs):
+        try:
+            return f(expr, rows, *args, **kwargs)
+        except BaseException:
+            rows.close()
+            raise
+    return run
 
 
 @dataclass

@@ -153,6 +153,11 @@ class VectorExpression:
     def vectors(self) -> dict[str, str]:
         return {k: v for e in self.items for k, v in e.info.vectors.items()}
 
+    @property
+    def work(self) -> int:
+        """What its outputs weigh to compile (:data:`autodx.analyze.WEIGHTS`)."""
+        return sum(e.info.cost.work for e in self.items)
+
     def fun(self, env: dict):
         import jax.numpy as jnp
 
@@ -191,7 +196,14 @@ def _output_texts(expr: VectorExpression, rows) -> list[str]:
     return out
 
 
-def jacobian_rows(expr: VectorExpression, rows, wrt=None, precision: int = 64,
+def jacobian_rows(expr: VectorExpression, rows, *args, **kwargs):
+    """:func:`_jacobian_rows`, the data file closed if it refuses before the work."""
+    from .data import closes_plan
+
+    return closes_plan(_jacobian_rows)(expr, rows, *args, **kwargs)
+
+
+def _jacobian_rows(expr: VectorExpression, rows, wrt=None, precision: int = 64,
                   progress=None, stream=None):
     """The value and the Jacobian (outputs x coordinates) at every row, by forward mode
     when there are no more coordinates than outputs, else by reverse mode; ``stream``
@@ -206,6 +218,7 @@ def jacobian_rows(expr: VectorExpression, rows, wrt=None, precision: int = 64,
         raise InputError(f"the Jacobian has {m:,} x {n:,} entries (the limit is "
                          f"{engine.MAX_TENSOR_ENTRIES:,}); use --wrt to differentiate "
                          "fewer variables")
+    limits.check_modes(expr.work, 1, "jacobian")
     run = engine.jacobian(lambda x, env: expr.fun(coords.merge(x, env)), forward=n <= m)
 
     def row(env):

@@ -20,6 +20,7 @@ MAX_ORDER = {64: 150, 32: 30}
 MAX_PARTIAL_ORDER = 16
 MAX_NESTED_WORK = 20_000  # traced operations of jvp-partial by nested jvps
 MAX_TAYLOR_WORK = 120  # analyze.WEIGHTS of one Taylor-mode program (see check_taylor)
+MAX_MODES_WORK = 360  # the same, times 3^(order - 1), by JAX's modes (see check_modes)
 # How far a number may be from the exact value before --check says it disagrees, and
 # before grad warns that rounding noise has reached a high derivative: (relative, absolute)
 TOLERANCE = {64: (1e-8, 1e-12), 32: (1e-3, 1e-5)}
@@ -110,7 +111,24 @@ def check_order(order: int, precision: int = 64) -> None:
                          f" (at --precision {precision})")
 
 
-def check_taylor(work: int, order: int) -> None:
+def check_modes(work: int, order: int, what: str) -> None:
+    """Derivatives by JAX's own modes (hessian, jacobian, perex, grad over several
+    coordinates by nested jacfwd, jvp-partial by nested jvps) trace every function's
+    implementation once per order of differentiation, and XLA's compile time grows with
+    what the functions weigh (:data:`autodx.analyze.WEIGHTS`) and about three times an
+    order: the hessian of 60 nested tanh took 45 s and 4.3 GB, grad --order 3 of 20
+    nested tanh (times y) 19 s. Refuse past MAX_MODES_WORK = work x 3^(order - 1)
+    (first order: 360 units, 60 nested tanh in 5 s; second: 120, 20 tanh in 6 s)."""
+    weighted = work * 3 ** max(order - 1, 0)
+    if weighted > MAX_MODES_WORK:
+        raise InputError(f"{what}: the expression's functions weigh {work:,} units of "
+                         f"compile time (sin 2, asinh 3, tanh 6, zeta 37), times 3^"
+                         f"{max(order - 1, 0)} for derivatives of order {order}: "
+                         f"{weighted:,}, over the limit of {MAX_MODES_WORK}: simplify it, "
+                         "or differentiate fewer times")
+
+
+def check_taylor(work: int, order: int, what: str | None = None) -> None:
     """Taylor mode runs each recurrence (sin, exp, division, ...) as a ``lax.fori_loop``,
     which XLA compiles one by one, each function at its own cost (``work``, in units of
     about 25 ms: :data:`autodx.analyze.WEIGHTS`): refuse an expression that would take
@@ -118,11 +136,11 @@ def check_taylor(work: int, order: int) -> None:
     nested tanh, each 3 to 6 s on the loaded 2-core machine; 199 nested sin took 13 s,
     60 nested tanh 16 s)."""
     if work > MAX_TAYLOR_WORK:
-        raise InputError(f"--order {order}: the expression's Taylor-mode recurrences (sin, "
-                         f"exp, division, powers, ... with helpers written out) weigh "
-                         f"{work:,} units of compile time (sin 2, asinh 3, tanh 6, zeta 37), "
-                         f"over the limit of {MAX_TAYLOR_WORK}: simplify it, or give two "
-                         "variables to --wrt (no Taylor mode)")
+        head = what or f"--order {order}"
+        raise InputError(f"{head}: the expression's Taylor-mode recurrences (sin, exp, "
+                         f"division, powers, ... with helpers written out) weigh {work:,} "
+                         f"units of compile time (sin 2, asinh 3, tanh 6, zeta 37), over the "
+                         f"limit of {MAX_TAYLOR_WORK}: simplify it")
 
 
 def check_nested_partial(k: int, size: int) -> None:

@@ -409,8 +409,12 @@ def derivative_tensors(tree, helpers: dict, coords, order: int, cost, fun: Calla
     from . import engine
     from .taylor import NoRule
 
+    from .limits import check_modes
+
     n = coords.n
     by_taylor = interpolate(n, order, cost.size, cost.work)
+    if not by_taylor:
+        check_modes(cost.work, order, f"--order {order}")
     interpolated = derivatives(tree, helpers, coords, order) if by_taylor else None
     nested = engine.tensor_derivatives(fun, order)
     moved = {coords.entry(i)[0] for i in range(n)}
@@ -428,5 +432,6 @@ def derivative_tensors(tree, helpers: dict, coords, order: int, cost, fun: Calla
                     check_nested(n, order, cost.size)
                 except ValueError as e:
                     raise _refusal(order, e) from None
+                check_modes(cost.work, order, f"--order {order}")
         return nested(coords.flat(env), env)
     return run
