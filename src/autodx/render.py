@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .limits import MAX_HELD_ROWS
 from .result import SCHEMA, Result
 
 MAX_TABLE_ROWS = 20   # points shown in a table; the rest are counted in a caption
@@ -199,8 +200,9 @@ class _Shown:
             self.points = [{"row": i + 1, **(r.rows.point(i, shared=False)
                                              if r.rows.batched is not None else {})}
                            for i in range(count)]
-        self.caption = (f"first {count} of {r.rows.count} points; use --format csv or "
-                        "json, or --out FILE, for all") if count < r.rows.count else None
+        json = " or json" if r.rows.count <= MAX_HELD_ROWS else ""  # JSON holds 100,000
+        self.caption = (f"first {count} of {r.rows.count} points; use --format csv{json}, or "
+                        "--out FILE, for all") if count < r.rows.count else None
         self.entries = [r.entries(i)[:MAX_TABLE_ENTRIES] for i in range(count)]
         self.labels = [label for label, _ in self.entries[0]] if self.entries else []
         if len(r.keys()) > MAX_TABLE_ENTRIES:
