@@ -175,7 +175,7 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
     coords = Coords.of(check_wrt(expr, wrt), rows.layout)
     if coords.scalar:
         name = coords.names[0]
-        limits.check_taylor(expr.info.cost.work, order)
+        limits.check_taylor(expr.info.cost.weight, order)
         run = engine.scalar_derivatives(lambda x, env: expr.fun({**env, name: x}), order,
                                         _series(expr, name))
 
@@ -203,7 +203,7 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
         if stream is not None:
             stream(replace(template, rows=rows.done, values=values))
             values, rows.done = {}, replace(rows.done, batched=None)
-    note = tensors.accuracy_note(coords.n, order)
+    note = tensors.accuracy_note(coords.n, order, precision)
     return replace(template, rows=rows.done, values=values, notes=[note] if note else [])
 
 
@@ -263,11 +263,11 @@ def jvp_partial_rows(expr: Expression, rows: Plan, indices: str | Sequence, wrt=
     directions = [coords.entry(i) for i in idx]
     nested = engine.jvp_partial(lambda x, env: expr.fun(coords.merge(x, env)), idx)
 
-    what = f"jvp-partial with {len(idx)} indices"
+    what = f"jvp-partial with {len(idx)} ind{'ex' if len(idx) == 1 else 'ices'}"
 
     def run(env):
         try:  # nilpotent arithmetic on the tree: work 3^k at most, program linear in k
-            limits.check_taylor(expr.info.cost.work, len(idx), what)
+            limits.check_partial(expr.info.cost.weight, len(idx), what)
             return partial.mixed_partial(expr.tree, expr.helpers, env, directions)
         except taylor.NoRule:  # nested jvps: 2^k evaluations, a program 2^k long
             limits.check_nested_partial(len(idx), expr.info.cost.size)

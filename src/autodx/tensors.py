@@ -298,16 +298,20 @@ def check_nested(n: int, order: int, size: int) -> None:
 ACCURATE_ORDER = 12
 
 
-def accuracy_note(n: int, order: int) -> str | None:
+def accuracy_note(n: int, order: int, precision: int = 64) -> str | None:
     """The warning of a grad over ``n`` >= 2 coordinates past ACCURATE_ORDER (which only
-    interpolation reaches: nested jacfwd stops near order 9), else None."""
-    if n < 2 or order <= ACCURATE_ORDER:
+    interpolation reaches: nested jacfwd stops near order 9), else None. At float32
+    the tensors were measured to order 6 only (1e-4 of the largest entry)."""
+    top = ACCURATE_ORDER if precision == 64 else 6
+    if n < 2 or order <= top:
         return None
+    measured = ("measured against sympy, entries were off by up to about 4e-10 of their "
+                "tensor's largest entry at --order 19 (5e-13 at 12)" if precision == 64 else
+                "at --precision 32 they were measured to order 6 only (1e-4 of their "
+                "tensor's largest entry): use --precision 64")
     return (f"--order {order} over {n} coordinates: the tensors are interpolated from "
             f"Taylor coefficients along {math.comb(order + n - 1, order):,} directions, "
-            f"which loses digits past order {ACCURATE_ORDER}: measured against sympy, "
-            "entries were off by up to about 4e-10 of their tensor's largest entry at "
-            "--order 19 (5e-13 at 12)")
+            f"which loses digits past order {top}: {measured}")
 
 
 def interpolate(n: int, order: int, size: int, work: int = 0) -> bool:
@@ -412,7 +416,7 @@ def derivative_tensors(tree, helpers: dict, coords, order: int, cost, fun: Calla
     from .limits import check_modes
 
     n = coords.n
-    by_taylor = interpolate(n, order, cost.size, cost.work)
+    by_taylor = interpolate(n, order, cost.size, cost.weight)
     if not by_taylor:
         check_modes(cost.work, order, f"--order {order}")
     interpolated = derivatives(tree, helpers, coords, order) if by_taylor else None
