@@ -302,3 +302,19 @@ def test_an_npz_share_is_checked_as_the_whole_file(tmp_path):
     np.savez(tmp_path / "b.npz", x=np.zeros(3), y=np.zeros(4))
     with pytest.raises(DataError, match="different numbers of rows"):
         shares.share_plan(["x", "y"], {}, [], str(tmp_path / "b.npz"), 1, 2)
+
+
+def test_the_merged_rows_are_bounded_like_one_process(tmp_path):
+    # each share is within the bound of what holds the results (JSON: 2,000,000
+    # numbers), the merged rows are not: process 0 refuses before merging
+    if _old_jax_refuses(tmp_path):
+        return
+    (tmp_path / "d.csv").write_text("x,y,z\n" + "".join(f"{0.3 + i / 100},0.5,0.7\n"
+                                                         for i in range(30)))
+    runs = _job(["grad", "sin(x*y*z)", "--order", "10", "--data", "d.csv", "--out", "r.json",
+                 "--distributed"], tmp_path)
+    assert_user_error(runs[0], "--out r.json holds every result in memory as text",
+                      "30 rows of 88,576 numbers", "over the limit of 2,000,000")
+    assert runs[1].code == 2 and "over the limit of 2,000,000" in runs[1].stderr, runs[1]
+    assert not (tmp_path / "r.json").exists()
+    _no_leftovers(tmp_path)

@@ -28,7 +28,7 @@ def test_text_formats_hold_a_bounded_number_of_numbers(tmp_cwd):
     _rows(tmp_cwd / "d.csv", 30)  # 30 rows x 88,576 numbers: over 2,000,000
     for args in (["--format", "json"], ["--format", "plain"], ["--out", "r.json"]):
         run = cli("grad", "sin(x*y*z)", "--order", "10", "--data", "d.csv", *args)
-        assert_user_error(run, "holds every result in memory as text", "rows so far",
+        assert_user_error(run, "holds every result in memory as text", "at least 30 rows",
                           "over the limit of 2,000,000", "--format csv", "a lower --order")
     assert not (tmp_cwd / "r.json").exists()
     # CSV streams: every row answers, d10/dx^10 = (yz)^10 sin(xyz + 10 pi/2)
@@ -51,8 +51,22 @@ def test_arrays_hold_a_bounded_number_of_numbers(tmp_cwd):
         run = cli("grad", "sin(x*y*z)", "--order", "12", *at, *args)
         assert_user_error(run, "holds every result in memory as arrays", "70 rows of",
                           "over the limit of 50,000,000")
-        assert "so far" not in run.stderr
+        assert "at least" not in run.stderr
     assert not (tmp_cwd / "r.npz").exists() and not (tmp_cwd / "r.npy").exists()
+
+
+def test_the_values_at_gives_every_row_count_too(tmp_cwd):
+    # JSON writes a shared --at vector in every row's "at", .npz as rows: 2,000 rows and
+    # a 1,000-entry w wrote 4,000,000 numbers past the bound of 2,000,000
+    (tmp_cwd / "d.csv").write_text("x\n" + "".join(f"{i / 1000}\n" for i in range(2000)))
+    w = "w=[" + ",".join(["1"] * 1000) + "]"
+    run = cli("grad", "x*sum(w)", "--wrt", "x", "--data", "d.csv", "--at", w, "--format", "json")
+    assert_user_error(run, "holds every result in memory as text", "of 1,003 numbers",
+                      "shorter vectors in the points")
+    (tmp_cwd / "d.csv").write_text("x\n0.5\n1.5\n")  # and a few rows answer
+    doc = cli("grad", "x*sum(w)", "--wrt", "x", "--data", "d.csv", "--at", w,
+              "--format", "json").json()
+    assert [r["derivatives"]["1"] for r in doc["results"]] == [1000.0, 1000.0]
 
 
 def test_json_writes_a_tensor_on_one_line():
@@ -62,11 +76,16 @@ def test_json_writes_a_tensor_on_one_line():
     assert json.loads(run.stdout)["results"][0]["derivatives"]["1"] == [4.0, 1.0]
 
 
-def test_a_non_finite_entry_is_null_with_a_warning_each():
+def test_non_finite_entries_are_null_with_one_warning_an_array():
     warnings: list = []
     got = render.to_jsonable(np.array([[1.0, np.inf], [np.nan, -0.5]]), warnings, "p: d")
     assert isinstance(got, jsontext.Numbers) and got == [[1.0, None], [None, -0.5]]
-    assert warnings == ["p: d is inf (not finite)", "p: d is nan (not finite)"]
+    assert warnings == ["p: d: 2 entries are not finite (inf, nan)"]
+    # a whole tensor of them is one line, not a million
+    render.to_jsonable(np.full((2,) * 20, np.nan), warnings, "point 1: derivative 20")
+    assert warnings[-1] == "point 1: derivative 20: 1,048,576 entries are not finite (nan)"
+    assert render.to_jsonable(np.array([np.nan, 2.0]), warnings, "q") == [None, 2.0]
+    assert warnings[-1] == "q is nan (not finite)"
     assert render.to_jsonable(np.float32(np.inf), warnings, "v") is None
     assert warnings[-1] == "v is inf (not finite)"
     assert render.to_jsonable([1, 2.5]) == [1.0, 2.5] and render.to_jsonable(3) == 3.0

@@ -164,6 +164,8 @@ def _run(row, plan, precision, progress, keep_inputs, timing, key, platform,
     outs, inputs, count, sample = [], [], 0, {}
 
     hold = held_now()
+    # the values --at gives every row: JSON writes them in each row's "at", .npz as rows
+    shared = sum(int(np.size(v)) for k, v in fixed.items() if not k.startswith("_"))
 
     def take(n, chunk, out) -> None:
         nonlocal count
@@ -171,7 +173,7 @@ def _run(row, plan, precision, progress, keep_inputs, timing, key, platform,
         if hold is not None and n:  # held whole: bounded before more rows are computed
             numbers = sum(a.size for a in jax.tree_util.tree_leaves(result)) + \
                 (sum(np.size(v) for v in chunk.values()) if keep_inputs else 0)
-            check_numbers(plan.total or count + n, -(-numbers // n), hold,
+            check_numbers(plan.total or count + n, -(-numbers // n) + shared, hold,
                           plan.total is not None)
         if on_chunk is not None:
             on_chunk(Rows(n, chunk if keep_inputs else None, fixed), result)

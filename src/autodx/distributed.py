@@ -271,9 +271,10 @@ def folder(out: str, token: str) -> str:
     return os.path.join(where, f".{name}.autodx-parts-{token}")
 
 
-def _leaves(tree, path=()) -> list[tuple[tuple, Any]]:
+def leaves(tree, path=()) -> list[tuple[tuple, Any]]:
+    """The arrays of a nested dict of them, with their key paths, in a fixed order."""
     if isinstance(tree, dict):
-        return [leaf for k in sorted(tree, key=repr) for leaf in _leaves(tree[k], (*path, k))]
+        return [leaf for k in sorted(tree, key=repr) for leaf in leaves(tree[k], (*path, k))]
     return [(path, tree)]
 
 
@@ -293,7 +294,7 @@ def write_part(where: str, index: int, result) -> dict:
     name = f"part-{index}.npz"
     if result is None:
         return {"rows": 0, "file": None, "notes": []}
-    arrays = {f"v{i}": np.asarray(v) for i, (_, v) in enumerate(_leaves(result.values))}
+    arrays = {f"v{i}": np.asarray(v) for i, (_, v) in enumerate(leaves(result.values))}
     if result.rows.batched is not None:
         arrays.update({f"b{k}": np.asarray(v) for k, v in result.rows.batched.items()})
     tmp = os.path.join(where, f".{name}.tmp")
@@ -312,8 +313,8 @@ def merge(first, where: str, parts: dict[int, dict]):
     process order: the result one process would have."""
     from dataclasses import replace
 
-    leaves = _leaves(first.values)
-    values = [[np.asarray(v)] for _, v in leaves]
+    held = leaves(first.values)
+    values = [[np.asarray(v)] for _, v in held]
     batched = None if first.rows.batched is None else \
         {k: [np.asarray(v)] for k, v in first.rows.batched.items()}
     notes = list(first.notes)
@@ -331,7 +332,7 @@ def merge(first, where: str, parts: dict[int, dict]):
     rows = replace(first.rows, count=total, batched=None if batched is None else
                    {k: np.concatenate(v) for k, v in batched.items()})
     merged = _rebuild([(path, np.concatenate(column))
-                       for (path, _), column in zip(leaves, values)])
+                       for (path, _), column in zip(held, values)])
     return replace(first, rows=rows, values=merged, notes=notes)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .limits import MAX_HELD_ROWS
+from .limits import MAX_HELD_ROWS, MAX_TEXT_NUMBERS
 from .result import SCHEMA, Result
 
 MAX_TABLE_ROWS = 20   # points shown in a table; the rest are counted in a caption
@@ -50,7 +50,8 @@ def point_text(at: dict, precision: int = 64, digits: int | None = None) -> str:
 
 def to_jsonable(value: Any, warnings: list[str] | None = None, where: str = "") -> Any:
     """Floats, and nested lists of them for arrays (:class:`autodx.jsontext.Numbers`, one
-    line of JSON); a non-finite number becomes None plus a warning. Arrays are converted
+    line of JSON); a non-finite number becomes None plus a warning (one for an array,
+    which counts them). Arrays are converted
     whole by numpy (a million numbers in a few hundredths of a second)."""
     from .jsontext import Numbers
 
@@ -60,8 +61,12 @@ def to_jsonable(value: Any, warnings: list[str] | None = None, where: str = "") 
     finite = np.isfinite(a)
     if finite.all():
         return Numbers(a.tolist()) if a.ndim else float(a)
-    if warnings is not None:
-        warnings.extend(f"{where} is {x} (not finite)".strip() for x in a[~finite].tolist())
+    if warnings is not None:  # one line per array: a tensor may hold a million of them
+        bad = a[~finite]
+        kinds = ", ".join(k for k, seen in (("inf", (bad > 0).any()), ("-inf", (bad < 0).any()),
+                                            ("nan", np.isnan(bad).any())) if seen)
+        warnings.append(f"{where} is {float(bad[0])} (not finite)".strip() if bad.size == 1
+                        else f"{where}: {bad.size:,} entries are not finite ({kinds})".strip())
     if not a.ndim:
         return None
     held = a.astype(object)
@@ -200,7 +205,9 @@ class _Shown:
             self.points = [{"row": i + 1, **(r.rows.point(i, shared=False)
                                              if r.rows.batched is not None else {})}
                            for i in range(count)]
-        json = " or json" if r.rows.count <= MAX_HELD_ROWS else ""  # JSON holds 100,000
+        held = r.rows.count <= MAX_HELD_ROWS and \
+            r.rows.count * max(len(r.keys()), 1) <= MAX_TEXT_NUMBERS  # what JSON holds
+        json = " or json" if held else ""
         self.caption = (f"first {count} of {r.rows.count} points; use --format csv{json}, or "
                         "--out FILE, for all") if count < r.rows.count else None
         self.entries = [r.entries(i)[:MAX_TABLE_ENTRIES] for i in range(count)]

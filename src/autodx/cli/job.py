@@ -65,7 +65,8 @@ def run(compute: Callable, text: str, defs, at, data: str, sink: Sink,
         time.sleep(min(float(pause), 120))  # the tests' way to catch a process mid-way
     try:
         try:
-            result = _share(compute, api, shares, text, defs, at, data, job, expression)
+            result = _share(compute, api, shares, text, defs, at, data, job, expression,
+                            sink)
             os.makedirs(where, mode=0o700, exist_ok=True)
             job.done(distributed.write_part(where, job.index, result))
         except BaseException as e:
@@ -76,9 +77,11 @@ def run(compute: Callable, text: str, defs, at, data: str, sink: Sink,
             job.wait_verdict()
             return
         try:
+            _check_merged(result, parts, sink)
             emit(distributed.merge(result, where, parts), sink)
         except BaseException as e:
-            job.verdict(*_said(e))
+            message, status = _said(e)
+            job.verdict(status, message)
             raise
         job.verdict(Status.OK)
     finally:
@@ -86,14 +89,34 @@ def run(compute: Callable, text: str, defs, at, data: str, sink: Sink,
         cleanup()
 
 
-def _share(compute, api, shares, text, defs, at, data, job, expression):
+def _share(compute, api, shares, text, defs, at, data, job, expression, sink: Sink):
     e = (expression or api.expression)(text, defs or ())
     vectors = e.vectors if hasattr(e, "vectors") else e.info.vectors
     plan = shares.share_plan(e.variables, vectors, at or [], data, job.index, job.count)
     if plan is None:
         return None  # no rows here (fewer rows than processes)
-    with Progress() as progress:
+    with Progress() as progress, sink.holding():
         return compute(api, e, progress, rows=plan)
+
+
+def _check_merged(first, parts: dict, sink: Sink) -> None:
+    """Before process 0 merges the parts: the rows of every process together within the
+    bounds of what holds them (each share was bounded alone)."""
+    if first is None or not first.rows.count:
+        return
+    import numpy as np
+
+    from ..distributed import leaves
+    from ..limits import check_held, check_numbers
+
+    count = first.rows.count
+    numbers = sum(int(np.size(v)) for _, v in leaves(first.values))
+    numbers += sum(int(np.size(v)) for v in (first.rows.batched or {}).values())
+    shared = sum(int(np.size(v)) for k, v in first.rows.fixed.items() if not k.startswith("_"))
+    total = sum(p["rows"] for p in parts.values())
+    with sink.holding():
+        check_held(total)
+        check_numbers(total, -(-numbers // count) + shared)
 
 
 def _said(e: BaseException) -> tuple[str, int]:
