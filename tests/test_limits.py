@@ -315,3 +315,18 @@ def test_jvp_partial_weighs_its_indices_too():
                       "over the limit of 160")
     one = cli("jvp-partial", _nested("sin", 61), "--indices", "0", "--at", "x=0.5")
     assert_user_error(one, "jvp-partial with 1 index: ", "over the limit of 120")
+
+
+def test_past_the_taylor_bound_low_orders_take_jax_modes():
+    # 25 nested tanh weigh 150 units, over Taylor mode's 120: the gradient by jax.grad
+    u, slope = 0.5, 1.0
+    for _ in range(25):  # the chain rule, by hand
+        u = math.tanh(u)
+        slope *= 1 - u * u
+    doc = cli("grad", _nested("tanh", 25), "--at", "x=0.5", "--format", "json").json()
+    assert doc["results"][0]["value"] == pytest.approx(u, rel=1e-14)
+    assert doc["results"][0]["derivatives"]["1"] == pytest.approx(slope, rel=1e-13)
+    run = cli("grad", _nested("tanh", 25), "--order", "2", "--at", "x=0.5")
+    assert_user_error(run, "--order 2: ", "times 3^1", "over the limit of 360")
+    assert_user_error(cli("grad", _nested("tanh", 25), "--order", "3", "--at", "x=0.5"),
+                      "--order 3: ", "Taylor-mode recurrences", "over the limit of 120")

@@ -174,14 +174,7 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
     check_order(order, precision)
     coords = Coords.of(check_wrt(expr, wrt), rows.layout)
     if coords.scalar:
-        name = coords.names[0]
-        limits.check_taylor(expr.info.cost.weight, order)
-        run = engine.scalar_derivatives(lambda x, env: expr.fun({**env, name: x}), order,
-                                        _series(expr, name))
-
-        def row(env):
-            out = run(env[name], env)
-            return {"value": out[0], "derivatives": {k: out[k] for k in range(1, order + 1)}}
+        row = _scalar_row(expr, coords.names[0], order)
     else:
         run = tensors.derivative_tensors(expr.tree, expr.helpers, coords, order, expr.info.cost,
                                          lambda x, env: expr.fun(coords.merge(x, env)))
@@ -205,6 +198,30 @@ def grad_rows(expr: Expression, rows: Plan, order: int, wrt=None, precision: int
             values, rows.done = {}, replace(rows.done, batched=None)
     note = tensors.accuracy_note(coords.n, order, precision)
     return replace(template, rows=rows.done, values=values, notes=[note] if note else [])
+
+
+def _scalar_row(expr: Expression, name: str, order: int) -> Callable:
+    """grad's row along one variable: Taylor mode, within its compile bound; past it, at
+    orders 1 and 2, JAX's grad and jacfwd (bounded on their own: 25 nested tanh weigh
+    150 units, over Taylor mode's 120, and their gradient takes a second)."""
+    cost = expr.info.cost
+    fun = lambda x, env: expr.fun({**env, name: x})  # noqa: E731
+    if cost.weight > limits.MAX_TAYLOR_WORK and order <= 2:
+        limits.check_modes(cost.work, order, f"--order {order}")
+        nested = engine.tensor_derivatives(lambda x, env: fun(x[0], env), order)
+
+        def by_modes(env):
+            value, ts = nested(env[name][None], env)
+            return {"value": value, "derivatives": {k: t.reshape(()) for k, t in
+                                                    enumerate(ts, start=1)}}
+        return by_modes
+    limits.check_taylor(cost.weight, order)
+    run = engine.scalar_derivatives(fun, order, _series(expr, name))
+
+    def by_taylor(env):
+        out = run(env[name], env)
+        return {"value": out[0], "derivatives": {k: out[k] for k in range(1, order + 1)}}
+    return by_taylor
 
 
 def _series(expr: Expression, name: str) -> Callable:
