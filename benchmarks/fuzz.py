@@ -217,6 +217,7 @@ class Surface:
         self.seconds = 0.0
         self.stopped_early = False
         self.slow_examples = 0  # of them, drawn at every size and steered by target()
+        self.disagreements: list[dict] = []  # exit 3: --check said a number is wrong
 
     def note_time(self, seconds: float, peak_mb: int, example) -> None:
         self.slowest.append((seconds, peak_mb, example.describe(), example))
@@ -247,6 +248,7 @@ class Surface:
                             for s, m, d, _ in self.slowest],
                 "slow_examples": self.slow_examples,
                 "rule_breaking": self.breaking, "wall_seconds": round(self.seconds),
+                "check_disagreements": self.disagreements[:20],
                 "stopped_early": self.stopped_early}
 
 
@@ -374,6 +376,9 @@ def run_one(example, worker: Worker, record: Surface, base: str, cache: str, pla
                                       reply["exception"], seconds, reply["findings"],
                                       reply["children"], reply["leaks"])
             record.codes[outcome.code] += 1
+            if outcome.code == 3:  # to be looked at: a wrong number, or --check crying wolf
+                record.disagreements.append({"example": example.describe(400),
+                                             "stderr": reply["stderr"][-600:]})
             record.findings += len(outcome.findings)
             record.children += outcome.children
             problems = harness.check(example, folder, outcome, before,
@@ -467,6 +472,8 @@ def summary(r: Surface) -> str:
              f"{len(r.violations)}; over 10 s / 2 GB: {len(r.breaking)}"]
     for k in r.kinds()[:12]:
         lines.append(f"  VIOLATION x {k['count']}: {k['problem']} (first: {k['example'][:160]})")
+    for d in r.disagreements[:5]:
+        lines.append(f"  CHECK DISAGREES: {d['example'][:200]}")
     for b in sorted(r.breaking, key=lambda b: -b["seconds"])[:10]:
         lines.append(f"  OVER LIMIT {b['seconds']} s, {b['peak_mb']} MB in the worker; "
                      f"fresh: {b.get('fresh')}: {b['example'][:200]}")
