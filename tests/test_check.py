@@ -623,3 +623,37 @@ def test_the_noise_allowance_is_counted_and_hides_no_real_error():
     assert doc["check"]["within_noise"] == len(noisy) > 0
     assert doc["check"]["disagrees"] == 0
     assert all(c["exact"] == 0.0 for c in noisy)  # log(2 e^x) = log 2 + x
+
+
+def test_a_tensor_entry_is_checked_at_the_scale_of_its_tensor():
+    # the partials in z[1] and z[2] are exactly 0; interpolated from the directions'
+    # coefficients they came out near 3.6e-12, beside entries of 464: --check said 9
+    # numbers DISAGREE (exit 3). Each entry is known to its tensor's largest entry.
+    run = cli("grad", "sin(x*y*z[0])", "--at", "x=0.5,y=2,z=[1,2,3]", "--order", "7",
+              "--check", "--format", "json")
+    assert run.code == 0, run.stderr
+    doc = run.json()
+    assert doc["check"]["disagrees"] == 0 and doc["check"]["ok"] == 792
+    checks = _checks(doc)
+    zeros = [c for c in checks if c["exact"] == 0.0 and c["value"] != 0.0]
+    assert zeros and all(abs(c["value"]) < 1e-11 for c in zeros)
+    top = max(abs(c["exact"]) for c in checks if c["entry"].startswith("d7f"))
+    assert all(abs(c["value"] - c["exact"]) < 1e-13 * top for c in checks
+               if c["entry"].startswith("d7f"))
+
+
+def test_a_wrong_tensor_entry_still_disagrees(monkeypatch):
+    import autodx.api as api
+
+    real = api.grad_rows
+
+    def wrong(*a, **k):  # d2f/dy^2 of x**2*y is 0: make it 1e-6 of the tensor's largest
+        out = real(*a, **k)
+        out.values["derivatives"][2] = out.values["derivatives"][2].copy()
+        out.values["derivatives"][2][:, 1, 1] += 1e-6 * 4.0
+        return out
+    monkeypatch.setattr(api, "grad_rows", wrong)
+    run = cli("grad", "x**2*y", "--order", "2", "--at", "x=1,y=2", "--check", "--format", "json")
+    assert run.code == 3, run
+    assert [c["entry"] for c in _checks(json.loads(run.stdout))
+            if c["verdict"] == "disagrees"] == ["d2f/dy^2"]
