@@ -15,7 +15,7 @@ import numpy as np
 from . import device, engine, progcache, shard
 from ._jax import jax
 from .data import Plan, Rows
-from .limits import check_numbers, held_now
+from .limits import check_numbers, held_now, numbers_per_row
 from .errors import InputError
 
 MAX_CHUNK = 1 << 16
@@ -164,16 +164,13 @@ def _run(row, plan, precision, progress, keep_inputs, timing, key, platform,
     outs, inputs, count, sample = [], [], 0, {}
 
     hold = held_now()
-    # the values --at gives every row: JSON writes them in each row's "at", .npz as rows
-    shared = sum(int(np.size(v)) for k, v in fixed.items() if not k.startswith("_"))
 
     def take(n, chunk, out) -> None:
         nonlocal count
         result = jax.tree_util.tree_map(lambda a: np.asarray(a)[:n], out)
         if hold is not None and n:  # held whole: bounded before more rows are computed
-            numbers = sum(a.size for a in jax.tree_util.tree_leaves(result)) + \
-                (sum(np.size(v) for v in chunk.values()) if keep_inputs else 0)
-            check_numbers(plan.total or count + n, -(-numbers // n) + shared, hold,
+            held = [*jax.tree_util.tree_leaves(result), *(chunk.values() if keep_inputs else ())]
+            check_numbers(plan.total or count + n, numbers_per_row(n, held, fixed), hold,
                           plan.total is not None)
         if on_chunk is not None:
             on_chunk(Rows(n, chunk if keep_inputs else None, fixed), result)

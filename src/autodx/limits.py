@@ -12,7 +12,7 @@ import contextvars
 import math
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Mapping, Sequence
 
 from .errors import InputError
 
@@ -112,6 +112,10 @@ def check_order(order: int, precision: int = 64) -> None:
                          f" (at --precision {precision})")
 
 
+# The scale of the compile-cost units, as the refusals quote it (analyze.WEIGHTS)
+_UNITS = "units of compile time (sin 2, asinh 3, tanh 6, zeta 37"
+
+
 def check_modes(work: int, order: int, what: str) -> None:
     """Derivatives by JAX's own modes (hessian, jacobian, perex, grad over several
     coordinates by nested jacfwd, jvp-partial by nested jvps) trace every function's
@@ -122,8 +126,8 @@ def check_modes(work: int, order: int, what: str) -> None:
     (first order: 360 units, 60 nested tanh in 5 s; second: 120, 20 tanh in 6 s)."""
     weighted = work * 3 ** max(order - 1, 0)
     if weighted > MAX_MODES_WORK:
-        raise InputError(f"{what}: the expression's functions weigh {work:,} units of "
-                         f"compile time (sin 2, asinh 3, tanh 6, zeta 37), times 3^"
+        raise InputError(f"{what}: the expression's functions weigh {work:,} {_UNITS}), "
+                         f"times 3^"
                          f"{max(order - 1, 0)} for derivatives of order {order}: "
                          f"{weighted:,}, over the limit of {MAX_MODES_WORK}: simplify it"
                          + (", or differentiate fewer times" if order > 1 else ""))
@@ -138,8 +142,8 @@ def check_partial(work: int, k: int, what: str) -> None:
     check_taylor(work, k, what)
     if work * k > MAX_PARTIAL_WORK:
         raise InputError(f"{what}: the expression's Taylor-mode recurrences weigh {work:,} "
-                         f"units of compile time (sin 2, asinh 3, tanh 6, zeta 37, a "
-                         f"product of two series 1/3), times {k} indices: {work * k:,}, "
+                         f"{_UNITS}, a product of two series 1/3), times {k} indices: "
+                         f"{work * k:,}, "
                          f"over the limit of {MAX_PARTIAL_WORK}: simplify it, or use fewer "
                          "indices")
 
@@ -155,8 +159,8 @@ def check_taylor(work: int, order: int, what: str | None = None) -> None:
         head = what or f"--order {order}"
         raise InputError(f"{head}: the expression's Taylor-mode recurrences (sin, exp, "
                          f"division, powers, ... with helpers written out) weigh {work:,} "
-                         f"units of compile time (sin 2, asinh 3, tanh 6, zeta 37, a product of "
-                         f"two series 1/3), over the limit of {MAX_TAYLOR_WORK}: simplify it")
+                         f"{_UNITS}, a product of two series 1/3), over the limit of "
+                         f"{MAX_TAYLOR_WORK}: simplify it")
 
 
 def check_nested_partial(k: int, size: int) -> None:
@@ -313,6 +317,17 @@ def check_held(count: int, hold: Hold | None = None) -> None:
         raise InputError(f"{hold.what} holds every result in memory as text, and there are "
                          f"more than {hold.rows:,} rows: {_INSTEAD}, or write arrays "
                          "(--out FILE.npz)")
+
+
+def numbers_per_row(rows: int, held: Iterable, shared: Mapping) -> int:
+    """What each of ``rows`` rows holds: the arrays ``held`` (rows first: results, the
+    points read), and in every row the whole of each ``shared`` value (what --at gives
+    every row: JSON writes it in each row's "at", .npz as rows; "_" names are internal).
+    Batches (:mod:`autodx.batch`) and the merge of --distributed count alike."""
+    import numpy as np
+
+    return -(-sum(int(np.size(a)) for a in held) // max(rows, 1)) + \
+        sum(int(np.size(v)) for k, v in shared.items() if not k.startswith("_"))
 
 
 def check_numbers(count: int, per_row: int, hold: Hold | None = None,

@@ -411,14 +411,21 @@ def derivative_tensors(tree, helpers: dict, coords, order: int, cost, fun: Calla
     (a vector too long for the directions, or Taylor mode without a rule and nested
     jacfwd too costly). ``cost`` is the expression's :class:`autodx.analyze.Cost`."""
     from . import engine
+    from .limits import check_modes
     from .taylor import NoRule
 
-    from .limits import check_modes
-
     n = coords.n
+
+    def nested_within_limits() -> None:  # its traced size, and what it costs to compile
+        try:
+            check_nested(n, order, cost.size)
+        except ValueError as e:
+            raise _refusal(order, e) from None
+        check_modes(cost.work, order, f"--order {order}")
+
     by_taylor = interpolate(n, order, cost.size, cost.weight)
     if not by_taylor:
-        check_modes(cost.work, order, f"--order {order}")
+        nested_within_limits()
     interpolated = derivatives(tree, helpers, coords, order) if by_taylor else None
     nested = engine.tensor_derivatives(fun, order)
     moved = {coords.entry(i)[0] for i in range(n)}
@@ -432,10 +439,6 @@ def derivative_tensors(tree, helpers: dict, coords, order: int, cost, fun: Calla
             try:
                 return interpolated(env)
             except NoRule:  # nested jacfwd, if it is within its limits
-                try:
-                    check_nested(n, order, cost.size)
-                except ValueError as e:
-                    raise _refusal(order, e) from None
-                check_modes(cost.work, order, f"--order {order}")
+                nested_within_limits()
         return nested(coords.flat(env), env)
     return run

@@ -104,19 +104,14 @@ def _check_merged(first, parts: dict, sink: Sink) -> None:
     bounds of what holds them (each share was bounded alone)."""
     if first is None or not first.rows.count:
         return
-    import numpy as np
-
     from ..distributed import leaves
-    from ..limits import check_held, check_numbers
+    from ..limits import check_held, check_numbers, numbers_per_row
 
-    count = first.rows.count
-    numbers = sum(int(np.size(v)) for _, v in leaves(first.values))
-    numbers += sum(int(np.size(v)) for v in (first.rows.batched or {}).values())
-    shared = sum(int(np.size(v)) for k, v in first.rows.fixed.items() if not k.startswith("_"))
+    held = [v for _, v in leaves(first.values)] + list((first.rows.batched or {}).values())
     total = sum(p["rows"] for p in parts.values())
     with sink.holding():
         check_held(total)
-        check_numbers(total, -(-numbers // count) + shared)
+        check_numbers(total, numbers_per_row(first.rows.count, held, first.rows.fixed))
 
 
 def _said(e: BaseException) -> tuple[str, int]:
